@@ -1,0 +1,87 @@
+# cxr-mtl: one library (lib/ -> build/libcxr.a), one program per tools/*.c (-> bin/).
+#   make            build everything          make check   unit + bats tests
+#   make demo       the main job on phantom   make bench   speed beside PyTorch
+#   make fuzz       bounded fuzzing runs      make install PREFIX=/usr/local
+#   make SAN=1 ...  the same under AddressSanitizer + UBSan (separate build tree)
+VERSION := 0.1.0
+PREFIX  ?= /usr/local
+
+CC      ?= cc
+OPT     ?= -O2
+BLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+CPPFLAGS += -fopenmp -std=c11 -D_GNU_SOURCE -DCX_VERSION='"$(VERSION)"' -Ilib -isystem $(BLAS_INC) -MMD -MP
+LDLIBS  += -fopenmp -lpng -lmsgpackc -lopenblas -lm -lpthread
+
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+BIN     ?= $(BUILD)/bin
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   ?= build
+BIN     ?= bin
+endif
+
+LIB_SRC   := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libcxr.a
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+UNIT      := $(BUILD)/tests/unit-tests
+MAN1      := $(sort $(wildcard man/man1/*.1))
+MAN5      := $(sort $(wildcard man/man5/*.5))
+
+.PHONY: all check unit bats demo bench fuzz install clean deps
+all: deps $(TOOLS)
+
+include pipelines/deps.mk
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(UNIT): $(UNIT_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(UNIT_OBJ) $(LIB) $(LDLIBS) -o $@
+
+# Tests: the unit runner and the bats suites print 'N passed, N failed' closing lines.
+unit: deps $(UNIT)
+	$(UNIT)
+
+bats: deps $(TOOLS)
+	CXR_BIN=$(abspath $(BIN)) bats --print-output-on-failure tests/bats
+
+check: unit bats
+
+demo: all
+	$(MAKE) -f pipelines/demo.mk BIN=$(abspath $(BIN))
+
+bench: all
+	$(MAKE) -f pipelines/bench.mk BIN=$(abspath $(BIN))
+
+fuzz: deps
+	$(MAKE) -f pipelines/fuzz.mk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf build build-san bin
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d)
+.SECONDARY:
