@@ -56,14 +56,15 @@ $(UNIT): $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $(UNIT_OBJ) $(LIB) $(LDLIBS) -o $@
 
-# Tests: the unit runner and the bats suites print 'N passed, N failed' closing lines.
+# make check runs both suites and closes with one 'N passed, N failed' line (tests/check.sh).
 unit: deps $(UNIT)
 	$(UNIT)
 
 bats: deps $(TOOLS)
 	CXR_BIN=$(abspath $(BIN)) bats --print-output-on-failure tests/bats
 
-check: unit bats
+check: deps $(UNIT) $(TOOLS)
+	tests/check.sh $(UNIT) $(abspath $(BIN)) $(BUILD)/check
 
 demo: all
 	$(MAKE) -f pipelines/demo.mk BIN=$(abspath $(BIN))
@@ -71,7 +72,8 @@ demo: all
 bench: all
 	$(MAKE) -f pipelines/bench.mk BIN=$(abspath $(BIN))
 
-fuzz: deps
+fuzz:
+	$(MAKE) deps DEPS_EXTRA="clang libclang-rt-14-dev zlib1g-dev"
 	$(MAKE) -f pipelines/fuzz.mk
 
 install: all
@@ -81,7 +83,7 @@ install: all
 	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d)
 .SECONDARY:

@@ -189,7 +189,15 @@ void cx_json_string(FILE *f, const char *s) {
 static void write_number(FILE *f, double d, bool json) {
     if (!isfinite(d)) fputs(json ? "null" : (isnan(d) ? "nan" : d > 0 ? "inf" : "-inf"), f);
     else if (d == nearbyint(d) && fabs(d) < 1e15) fprintf(f, "%.1f", d);
-    else fprintf(f, "%.17g", d);
+    else {
+        /* the shortest decimal that reads back as the same double: 37.1, not 37.100000000000001 */
+        char buf[32];
+        for (int digits = 15; digits <= 17; digits++) {
+            snprintf(buf, sizeof buf, "%.*g", digits, d);
+            if (strtod(buf, NULL) == d) break;
+        }
+        fputs(buf, f);
+    }
 }
 
 static void write_value(FILE *f, const cx_value *v, bool json) {

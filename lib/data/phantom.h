@@ -36,7 +36,8 @@ typedef struct cx_phantom cx_phantom;
 cx_phantom *cx_phantom_new(const cx_phantom_config *cfg);
 size_t cx_phantom_count(const cx_phantom *ph);   /* records (images) in all */
 /* Record i: id, metadata and tensors "image" ([H, W], u8 or u16) and "mask" ([H, W] u8,
- * 1 = lung). Metadata fields are listed in cxr-phantom(1). */
+ * 1 = lung). Metadata fields are listed in cxr-phantom(1). rec must have been initialised once
+ * (cx_record_init); its old contents are freed, as cx_reader_next does. */
 int cx_phantom_record(const cx_phantom *ph, size_t i, cx_record *rec);
 void cx_phantom_free(cx_phantom *ph);
 

@@ -15,7 +15,8 @@ typedef struct {
     struct cx_csv_index *index;   /* built by cx_csv_find */
 } cx_csv;
 
-int cx_csv_read(const char *path, cx_csv *csv);                 /* "-" is stdin */
+/* "-" is stdin. On error *csv is left zeroed, so cx_csv_free on it is harmless. */
+int cx_csv_read(const char *path, cx_csv *csv);
 int cx_csv_parse(const char *text, size_t len, const char *name, cx_csv *csv);
 void cx_csv_free(cx_csv *csv);
 /* Column index, or -1 (and EX_DATAERR recorded naming the file and column) when absent. */
@@ -23,7 +24,9 @@ long cx_csv_col(const cx_csv *csv, const char *column);
 static inline const char *cx_csv_cell(const cx_csv *csv, size_t row, size_t col) {
     return csv->cells[row * csv->ncols + col];
 }
-/* Row whose key column equals key, or -1. Builds a hash index on first use. */
+/* Row whose key column equals key; -1 when absent; -2 on error (EX_DATAERR recorded): a key
+ * that occurs twice in the column (naming both lines), or key_col out of range. Builds a hash
+ * index on first use. */
 long cx_csv_find(cx_csv *csv, size_t key_col, const char *key);
 
 #endif

@@ -154,9 +154,10 @@ static const msgpack_object *map_lookup(const msgpack_object *map, const char *k
 
 /* A msgpack string as a C string; NULL when it holds a NUL byte (C could not carry it). */
 static char *dup_str(const msgpack_object *o) {
-    if (memchr(o->via.str.ptr, 0, o->via.str.size)) return NULL;
-    char *s = cx_malloc(o->via.str.size + 1);
-    memcpy(s, o->via.str.ptr, o->via.str.size);
+    size_t n = o->via.str.size;   /* an empty string's ptr may be NULL: never pass it on */
+    if (n && memchr(o->via.str.ptr, 0, n)) return NULL;
+    char *s = cx_malloc(n + 1);
+    if (n) memcpy(s, o->via.str.ptr, n);
     s[o->via.str.size] = 0;
     return s;
 }
@@ -293,6 +294,67 @@ static int decode_record(const msgpack_object *o, cx_record *rec, where *w, bool
     return 0;
 }
 
+/* The extent of the first msgpack object in buf, found without allocating anything.
+ *
+ * msgpack-c allocates a container's elements when it meets the container's header, trusting
+ * the count it claims: five bytes claiming a map of 2^32 entries would ask for 200 GB. The
+ * reader therefore hands msgpack-c only objects whose every byte is present, and then its
+ * allocations are bounded by a small multiple of the bytes read. Returns the object's size,
+ * 0 when more bytes are needed, or -1 for bytes that are not msgpack (or nest too deep). */
+#define MAX_NESTING 32
+
+static long long object_extent(const unsigned char *p, size_t len) {
+    uint64_t pending[MAX_NESTING + 1];   /* elements still to read, per open container */
+    int depth = 0;
+    size_t at = 0;
+    pending[0] = 1;
+    while (depth > 0 || pending[0] > 0) {
+        if (pending[depth] == 0) { depth--; continue; }
+        pending[depth]--;
+        if (at >= len) return 0;
+        unsigned c = p[at++];
+        uint64_t skip = 0, children = 0;
+        int header = 0;   /* bytes of a big-endian length that follow the type byte */
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+        } else if (c >= 0xa0 && c <= 0xbf) skip = c & 0x1f;
+        else if (c >= 0x90 && c <= 0x9f) children = c & 0x0f;
+        else if (c >= 0x80 && c <= 0x8f) children = 2 * (uint64_t)(c & 0x0f);
+        else switch (c) {
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;   /* fixext: type byte + data */
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xc4: case 0xd9: header = 1; break;   /* bin 8, str 8 */
+            case 0xc5: case 0xda: header = 2; break;
+            case 0xc6: case 0xdb: header = 4; break;
+            case 0xc7: header = 1; skip = 1; break;    /* ext: length, then a type byte */
+            case 0xc8: header = 2; skip = 1; break;
+            case 0xc9: header = 4; skip = 1; break;
+            case 0xdc: case 0xdd: case 0xde: case 0xdf: header = c & 1 ? 4 : 2; break;
+            default: return -1;   /* 0xc1 is never used */
+            }
+        if (header) {
+            if (len - at < (size_t)header) return 0;
+            uint64_t n = 0;
+            for (int i = 0; i < header; i++) n = n << 8 | p[at++];
+            if (c >= 0xdc) children = c >= 0xde ? 2 * n : n;
+            else skip += n;
+        }
+        if (skip > len - at) return 0;
+        at += (size_t)skip;
+        if (children) {
+            if (depth == MAX_NESTING) return -1;
+            pending[++depth] = children;
+        }
+    }
+    return (long long)at;
+}
+
 int cx_record_decode(const void *buf, size_t len, cx_record *rec) {
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
@@ -300,14 +362,15 @@ int cx_record_decode(const void *buf, size_t len, cx_record *rec) {
     where w = {"buffer", 0, NULL};
     int rc;
     cx_record_free(rec);
-    msgpack_unpack_return ret = msgpack_unpack_next(&result, buf, len, &off);
+    long long extent = object_extent(buf, len);
+    msgpack_unpack_return ret = extent > 0 ? msgpack_unpack_next(&result, buf, (size_t)extent, &off) : MSGPACK_UNPACK_PARSE_ERROR;
     if (ret == MSGPACK_UNPACK_SUCCESS) {
         bool is_end;
         int64_t count;
         rc = decode_record(&result.data, rec, &w, &is_end, &count);
         if (!rc && is_end) rc = decode_error(&w, NULL, "an end marker, not a record");
     } else {
-        rc = decode_error(&w, NULL, ret == MSGPACK_UNPACK_CONTINUE ? "truncated" : "not valid msgpack");
+        rc = decode_error(&w, NULL, extent == 0 ? "truncated" : "not valid msgpack");
     }
     msgpack_unpacked_destroy(&result);
     if (rc) cx_record_free(rec);
@@ -319,9 +382,10 @@ int cx_record_decode(const void *buf, size_t len, cx_record *rec) {
 struct cx_reader {
     char *name;
     int fd;
-    bool own_fd, at_end;
-    msgpack_unpacker unpacker;
-    msgpack_unpacked result;
+    bool own_fd, at_end, eof;
+    unsigned char *buf;        /* bytes read and not yet consumed: buf[start, end) */
+    size_t start, end, cap;
+    msgpack_unpacked result;   /* the current object; its bin/str point into buf */
     cx_value header;
     int64_t count;
     size_t max_record;
@@ -333,31 +397,50 @@ static size_t max_record_bytes(void) {
     return mb > 0 ? (size_t)mb << 20 : CX_MAX_RECORD_BYTES;
 }
 
-/* Next msgpack object: 1, 0 at a clean end of input, -1 on error (recorded). */
+/* Read more input behind what is buffered, moving unconsumed bytes to the front and growing the
+ * buffer (up to the record limit) when it is full. 1 read, 0 end of input, -1 error. */
+static int fill(cx_reader *r) {
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->end == r->cap) {
+        if (r->cap >= r->max_record) return cx_err(EX_DATAERR, "%s: record %lld: larger than %zu MiB (corrupt, or raise CXR_MAX_RECORD_MB)",
+                                                   r->name, (long long)r->count, r->max_record >> 20), -1;
+        r->cap = 2 * r->cap < r->max_record ? 2 * r->cap : r->max_record;
+        r->buf = cx_realloc(r->buf, r->cap);
+    }
+    ssize_t n;
+    do n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return cx_err(EX_IOERR, "%s: read error: %s", r->name, strerror(errno)), -1;
+    r->end += (size_t)n;
+    return n > 0;
+}
+
+/* Next msgpack object into r->result: 1, 0 at a clean end of input, -1 on error (recorded). */
 static int next_object(cx_reader *r) {
     const where w = {r->name, r->count, NULL};
     for (;;) {
-        msgpack_unpack_return ret = msgpack_unpacker_next(&r->unpacker, &r->result);
-        if (ret == MSGPACK_UNPACK_SUCCESS) return 1;
-        if (ret == MSGPACK_UNPACK_NOMEM_ERROR) { cx_err(EX_DATAERR, "%s: record %lld: out of memory decoding (corrupt sizes?)", r->name, (long long)r->count); return -1; }
-        if (ret != MSGPACK_UNPACK_CONTINUE) { decode_error(&w, NULL, "not valid msgpack (corrupt stream)"); return -1; }
-        if (msgpack_unpacker_message_size(&r->unpacker) > r->max_record) {
-            decode_error(&w, NULL, "record larger than %zu MiB (corrupt, or raise CXR_MAX_RECORD_MB)", r->max_record >> 20);
-            return -1;
+        long long extent = object_extent(r->buf + r->start, r->end - r->start);
+        if (extent < 0) { decode_error(&w, NULL, "not valid msgpack (corrupt stream)"); return -1; }
+        if (extent > 0) {
+            size_t off = 0;
+            msgpack_unpacked_destroy(&r->result);
+            msgpack_unpacked_init(&r->result);
+            msgpack_unpack_return ret = msgpack_unpack_next(&r->result, (const char *)r->buf + r->start, (size_t)extent, &off);
+            if (ret != MSGPACK_UNPACK_SUCCESS) { decode_error(&w, NULL, "not valid msgpack (corrupt stream)"); return -1; }
+            r->start += (size_t)extent;
+            return 1;
         }
-        if (!msgpack_unpacker_reserve_buffer(&r->unpacker, 1 << 20)) { cx_err(EX_OSERR, "%s: out of memory", r->name); return -1; }
-        ssize_t n;
-        do n = read(r->fd, msgpack_unpacker_buffer(&r->unpacker), msgpack_unpacker_buffer_capacity(&r->unpacker));
-        while (n < 0 && errno == EINTR);
-        if (n < 0) { cx_err(EX_IOERR, "%s: read error: %s", r->name, strerror(errno)); return -1; }
-        if (n == 0) {
-            if (msgpack_unpacker_message_size(&r->unpacker) > 0) {
-                decode_error(&w, NULL, "truncated stream (input ends inside a record)");
-                return -1;
-            }
+        if (r->eof) {
+            if (r->end > r->start) { decode_error(&w, NULL, "truncated stream (input ends inside a record)"); return -1; }
             return 0;
         }
-        msgpack_unpacker_buffer_consumed(&r->unpacker, (size_t)n);
+        int got = fill(r);
+        if (got < 0) return -1;
+        if (got == 0) r->eof = true;
     }
 }
 
@@ -367,8 +450,9 @@ static cx_reader *reader_new(int fd, bool own, const char *name) {
     r->fd = fd;
     r->own_fd = own;
     r->max_record = max_record_bytes();
+    r->cap = 1 << 16;   /* grows to the largest record */
+    r->buf = cx_malloc(r->cap);
     r->header = cx_nil();
-    if (!msgpack_unpacker_init(&r->unpacker, 1 << 20)) cx_fatal(EX_OSERR, "out of memory");
     msgpack_unpacked_init(&r->result);
     const where w = {r->name, -1, NULL};
     int got = next_object(r);
@@ -451,7 +535,7 @@ int cx_reader_next(cx_reader *r, cx_record *rec) {
 void cx_reader_close(cx_reader *r) {
     if (!r) return;
     msgpack_unpacked_destroy(&r->result);
-    msgpack_unpacker_destroy(&r->unpacker);
+    free(r->buf);
     if (r->own_fd) close(r->fd);
     cx_value_free(&r->header);
     free(r->name);

@@ -105,6 +105,7 @@ int main(int argc, char **argv) {
             failed++;
             printf("FAIL %s (%s)\n", tests[i].name, tests[i].file);
         }
+        fflush(stdout);   /* a test that forks must not inherit unwritten lines */
     }
     if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     printf("%d passed, %d failed\n", passed, failed);

@@ -99,7 +99,7 @@ static char *slurp(const char *path, size_t *len) {
 
 static void spit(const char *path, const void *buf, size_t len) {
     FILE *f = fopen(path, "wb");
-    CHECK(fwrite(buf, 1, len, f) == len);
+    if (len) CHECK(fwrite(buf, 1, len, f) == len);
     fclose(f);
 }
 
@@ -206,6 +206,24 @@ TEST(stream_bad_inputs_name_file_record_and_field) {
     CHECK(strstr(cx_errmsg(), "empty input") != NULL);
 
     CHECK_EQ(read_all(cx_test_tmp("does-not-exist.cxs")), EX_NOINPUT);
+}
+
+/* Five bytes claiming a map of 2^32 entries: refused as truncated, without asking for memory. */
+TEST(stream_huge_container_claims_allocate_nothing) {
+    raw r;
+    raw_init(&r);
+    raw_header(&r, "cxr-mtl-stream", 1);
+    static const char claim[] = {(char)0xdf, (char)0xff, (char)0xff, (char)0xff, (char)0xff};
+    msgpack_sbuffer_write(&r.sb, claim, sizeof claim);
+    CHECK_EQ(raw_read(&r, "claim.cxs"), EX_DATAERR);
+    CHECK(strstr(cx_errmsg(), "truncated") != NULL);
+    cx_record rec;
+    cx_record_init(&rec);
+    CHECK_EQ(cx_record_decode(claim, sizeof claim, &rec), EX_DATAERR);
+    static const char empty_id[] = {(char)0x81, (char)0xa2, 'i', 'd', (char)0xa0};   /* {"id": ""} */
+    CHECK_EQ(cx_record_decode(empty_id, sizeof empty_id, &rec), 0);
+    CHECK(rec.id && !rec.id[0]);
+    cx_record_free(&rec);
 }
 
 TEST(stream_absurd_shape_is_refused_before_allocation) {
