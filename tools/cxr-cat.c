@@ -1,4 +1,5 @@
 /* cxr-cat: concatenate streams into one. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,12 +23,13 @@ static const cx_tool tool = {
 int main(int argc, char **argv) {
     cx_cli_init(&tool, argc, argv);
     const char *out = "-", *kind = NULL;
+    bool forced = false;
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"kind", required_argument, 0, 'k'}, CX_STD_OPTIONS, {0, 0, 0, 0}};
     int c;
     while ((c = cx_getopt(argc, argv, "o:k:", longopts)) != -1) {
         if (c == 'o') out = optarg;
-        else if (c == 'k') kind = optarg;
+        else if (c == 'k') kind = optarg, forced = true;
     }
     if (optind == argc) cx_usage_error("no input streams");
     int n = argc - optind;
@@ -38,7 +40,7 @@ int main(int argc, char **argv) {
         if (!in[i]) cx_die();
         const char *k = cx_header_kind(cx_reader_header(in[i]));
         if (!kind) kind = k;
-        else if (strcmp(k, kind) && !cx_errcode())
+        else if (!forced && strcmp(k, kind))
             cx_fatal(EX_DATAERR, "%s: kind \"%s\" differs from \"%s\" (use --kind to force one)", cx_reader_name(in[i]), k, kind);
     }
     cx_value header = cx_header_new(kind);

@@ -175,8 +175,11 @@ static int inspect(const char *path, options *o) {
     }
     cx_record_free(&rec);
     if (rc == 0 && !o->csv_fields) {
-        if (o->json) printf("{\"file\":\"%s\",\"records\":%lld,\"selected\":%lld}\n", name,
-                            (long long)cx_reader_count(rd), (long long)shown);
+        if (o->json) {
+            printf("{\"file\":");
+            cx_json_string(stdout, name);
+            printf(",\"records\":%lld,\"selected\":%lld}\n", (long long)cx_reader_count(rd), (long long)shown);
+        }
         else if (o->count_only) printf("%lld\n", (long long)shown);
         else if (!o->check) printf("%s: %lld records%s\n", name, (long long)cx_reader_count(rd),
                                    cx_selection_active(&o->sel) ? " (selection shown)" : "");
@@ -189,10 +192,11 @@ int main(int argc, char **argv) {
     cx_cli_init(&tool, argc, argv);
     options o = {0};
     cx_selection_init(&o.sel);
+    enum { OPT_ID = CX_OPT_FIRST_TOOL, OPT_INDEX, OPT_CSV };
     static const struct option longopts[] = {
         {"header", no_argument, 0, 'H'}, {"count", no_argument, 0, 'c'}, {"stats", no_argument, 0, 's'},
-        {"json", no_argument, 0, 'j'}, {"check", no_argument, 0, 'q'}, {"id", required_argument, 0, 'I'},
-        {"index", required_argument, 0, 'N'}, {"csv", required_argument, 0, 'C'}, CX_STD_OPTIONS, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'}, {"check", no_argument, 0, 'q'}, {"id", required_argument, 0, OPT_ID},
+        {"index", required_argument, 0, OPT_INDEX}, {"csv", required_argument, 0, OPT_CSV}, CX_STD_OPTIONS, {0, 0, 0, 0}};
     int c;
     while ((c = cx_getopt(argc, argv, "Hcsjq", longopts)) != -1) {
         switch (c) {
@@ -201,9 +205,9 @@ int main(int argc, char **argv) {
         case 's': o.stats = true; break;
         case 'j': o.json = true; break;
         case 'q': o.check = true; break;
-        case 'C': o.csv_fields = optarg; break;
-        case 'I': cx_selection_add_id(&o.sel, optarg); break;
-        case 'N':
+        case OPT_CSV: o.csv_fields = optarg; break;
+        case OPT_ID: cx_selection_add_id(&o.sel, optarg); break;
+        case OPT_INDEX:
             if (cx_selection_add_index(&o.sel, optarg)) cx_usage_error("--index: %s", cx_errmsg());
             break;
         }

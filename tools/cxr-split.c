@@ -26,17 +26,22 @@ static const cx_tool tool = {
 
 typedef struct { char *value; cx_writer *w; } part;
 
+/* A value as a file-name part: unsafe characters become '_'. */
+static char *file_part(char *buf) {
+    for (char *p = buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+              *p == '_' || *p == '-'))
+            *p = '_';
+    return buf;
+}
+
 static char *value_text(const cx_value *v) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     cx_value_write_plain(f, v);
     fclose(f);
-    for (char *p = buf; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-              *p == '_' || *p == '-'))
-            *p = '_';
-    return buf;
+    return file_part(buf);
 }
 
 int main(int argc, char **argv) {
@@ -55,7 +60,7 @@ int main(int argc, char **argv) {
     if (!by) cx_usage_error("--by FIELD is required");
     if (!pattern) cx_usage_error("--output PATTERN is required");
     const char *pct = strstr(pattern, "%s");
-    if (!pct || strstr(pct + 2, "%s") || strchr(pattern, '%') != pct)
+    if (!pct || strchr(pattern, '%') != pct || strchr(pct + 2, '%'))
         cx_usage_error("--output: PATTERN must contain %%s exactly once and no other %%");
     if (argc - optind > 1) cx_usage_error("one input stream at most");
     cx_reader *in = cx_reader_open(optind < argc ? argv[optind] : "-");
@@ -71,7 +76,7 @@ int main(int argc, char **argv) {
         const cx_value *v = cx_map_get(&rec.meta, by);
         char *text;
         if (v && v->kind != CX_NIL) text = value_text(v);
-        else if (missing) text = cx_strdup(missing);
+        else if (missing) text = file_part(cx_strdup(missing));
         else cx_fatal(EX_DATAERR, "%s: record %lld (id \"%s\"): meta.%s: missing (use --missing VALUE)",
                       cx_reader_name(in), (long long)rec.index, rec.id, by);
         int k = 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/cli.h"
 #include "core/error.h"
@@ -27,8 +28,28 @@ static const cx_tool tool = {
     "      --help, --version\n"
     "\n"
     "Ids become file names with characters other than letters, digits, '.', '_', '-' turned into '_'.\n"
+    "A run that fails part way removes the files it wrote.\n"
     "Exit status: 0 ok, 64 usage, 65 bad data (e.g. no such tensor), 66, 73, 74.\n",
 };
+
+/* A run is all or nothing: the files it wrote are removed if it fails part way, so a make
+ * rule never sees half a directory of PNGs as done. */
+static char **written;
+static size_t nwritten;
+static bool completed;
+
+static void remove_partial_output(void) {
+    for (size_t i = 0; i < nwritten; i++) {
+        if (!completed) unlink(written[i]);
+        free(written[i]);
+    }
+    free(written);
+}
+
+static void remember(const char *path) {
+    written = cx_realloc(written, (nwritten + 1) * sizeof *written);
+    written[nwritten++] = cx_strdup(path);
+}
 
 /* A 2-D view of channel k of a [H,W], [C,H,W] or [1,C,H,W] tensor (copied). */
 static int plane(const cx_tensor *t, long k, const char *where, cx_tensor *out) {
@@ -86,6 +107,7 @@ int main(int argc, char **argv) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) cx_fatal(EX_CANTCREAT, "%s: cannot create directory: %s", dir, strerror(errno));
     cx_reader *in = cx_reader_open(optind < argc ? argv[optind] : "-");
     if (!in) cx_die();
+    atexit(remove_partial_output);
     cx_record rec;
     cx_record_init(&rec);
     int rc;
@@ -109,14 +131,18 @@ int main(int argc, char **argv) {
             if (plane(m, 0, where, &mask)) cx_die();
             if (cx_overlay(&img, &mask, lo, hi, &rgb)) cx_err_prefix("%s", where), cx_die();
             if (cx_png_write(path, &rgb, 0, 0)) cx_die();
+            remember(path);
             cx_tensor_free(&mask);
             cx_tensor_free(&rgb);
         } else if (cx_png_write(path, &img, lo, hi)) {
             cx_die();
+        } else {
+            remember(path);
         }
         cx_tensor_free(&img);
     }
     if (rc < 0) cx_die();
+    completed = true;
     cx_reader_close(in);
     cx_record_free(&rec);
     cx_selection_free(&sel);

@@ -17,8 +17,10 @@ static char **saved_argv;
 
 void cx_cli_init(const cx_tool *tool, int argc, char **argv) {
     current_tool = tool;
+    /* a copy of the pointers: getopt_long permutes argv, and provenance records what was typed */
     saved_argc = argc;
-    saved_argv = argv;
+    saved_argv = cx_malloc(((size_t)argc + 1) * sizeof *saved_argv);
+    memcpy(saved_argv, argv, ((size_t)argc + 1) * sizeof *saved_argv);
     cx_set_progname(tool->name);
 }
 
@@ -57,8 +59,7 @@ int cx_getopt(int argc, char **argv, const char *shortopts, const struct option 
     case '?':
         if (optopt) cx_usage_error("unknown option '-%c'", optopt);
         cx_usage_error("unknown option '%s'", offending(argc, argv));
-    case ':':
-        if (optopt && optopt < 0x100) cx_usage_error("option '-%c' needs a value", optopt);
+    case ':':   /* the option as typed: a long option's internal code means nothing to the user */
         cx_usage_error("option '%s' needs a value", offending(argc, argv));
     default: return c;
     }
