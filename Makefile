@@ -64,7 +64,7 @@ bats: deps $(TOOLS)
 	CXR_BIN=$(abspath $(BIN)) bats --print-output-on-failure tests/bats
 
 check: deps $(UNIT) $(TOOLS)
-	tests/check.sh $(UNIT) $(abspath $(BIN)) $(BUILD)/check
+	$(if $(filter 1,$(SAN)),CXR_SANITIZED=1) tests/check.sh $(UNIT) $(abspath $(BIN)) $(BUILD)/check
 
 demo: all
 	$(MAKE) -f pipelines/demo.mk BIN=$(abspath $(BIN))

@@ -44,6 +44,8 @@ static void remove_partial_output(void) {
         free(written[i]);
     }
     free(written);
+    written = NULL;
+    nwritten = 0;
 }
 
 static void remember(const char *path) {
@@ -107,7 +109,7 @@ int main(int argc, char **argv) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) cx_fatal(EX_CANTCREAT, "%s: cannot create directory: %s", dir, strerror(errno));
     cx_reader *in = cx_reader_open(optind < argc ? argv[optind] : "-");
     if (!in) cx_die();
-    atexit(remove_partial_output);
+    cx_atexit(remove_partial_output);
     cx_record rec;
     cx_record_init(&rec);
     int rc;

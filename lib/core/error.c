@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One recorded error per thread: worker threads report their own failures. */
 static _Thread_local char err_msg[2048];
@@ -42,10 +43,21 @@ void cx_set_progname(const char *argv0) {
 
 const char *cx_progname(void) { return progname; }
 
+static void (*exit_handlers[16])(void);
+static int nexit_handlers;
+
+void cx_atexit(void (*fn)(void)) {
+    if (nexit_handlers == 16) return;
+    exit_handlers[nexit_handlers++] = fn;
+    atexit(fn);
+}
+
 void cx_die(void) {
     fflush(stdout);
     fprintf(stderr, "%s: %s\n", progname, cx_errmsg());
-    exit(err_code ? err_code : EX_SOFTWARE);
+    for (int i = nexit_handlers - 1; i >= 0; i--) exit_handlers[i]();
+    fflush(NULL);
+    _exit(err_code ? err_code : EX_SOFTWARE);
 }
 
 void cx_fatal(int code, const char *fmt, ...) {

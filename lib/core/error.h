@@ -31,7 +31,12 @@ void cx_err_clear(void);
 void cx_set_progname(const char *argv0);
 const char *cx_progname(void);
 
-/* Print "prog: <recorded message>" and exit with the recorded code (EX_SOFTWARE if none). */
+/* Cleanup to run when the program ends: at a normal exit (atexit) and in cx_die. Handlers must
+ * be idempotent. At most 16. */
+void cx_atexit(void (*fn)(void));
+/* Print "prog: <recorded message>" and exit with the recorded code (EX_SOFTWARE if none).
+ * It runs the cx_atexit handlers and then _exit()s: an error exit ends at once with its code,
+ * without the C library's exit processing (a leak checker would replace the code). */
 CX_NORETURN void cx_die(void);
 /* Record and die in one call. */
 CX_NORETURN void cx_fatal(int code, const char *fmt, ...) CX_PRINTF(2, 3);

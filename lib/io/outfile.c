@@ -36,7 +36,7 @@ static void on_signal(int sig) {
 static void install_cleanup(void) {
     if (cleanup_installed) return;
     cleanup_installed = 1;
-    atexit(remove_pending);
+    cx_atexit(remove_pending);
     const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction sa, old;
