@@ -32,6 +32,8 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 UNIT      := $(BUILD)/tests/unit-tests
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 MAN1      := $(sort $(wildcard man/man1/*.1))
 MAN5      := $(sort $(wildcard man/man5/*.5))
 
@@ -52,6 +54,10 @@ $(BIN)/%: $(BUILD)/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $(UNIT_OBJ) $(LIB) $(LDLIBS) -o $@
@@ -69,8 +75,9 @@ check: deps $(UNIT) $(TOOLS)
 demo: all
 	$(MAKE) -f pipelines/demo.mk BIN=$(abspath $(BIN))
 
-bench: all
-	$(MAKE) -f pipelines/bench.mk BIN=$(abspath $(BIN))
+bench: all $(BENCHES)
+	$(MAKE) deps DEPS_EXTRA="python3-torch python3-torchvision"
+	$(MAKE) -f pipelines/bench.mk BENCH_BIN=$(abspath $(BUILD)/bench)
 
 fuzz:
 	$(MAKE) deps DEPS_EXTRA="clang libclang-rt-14-dev zlib1g-dev"
