@@ -9,7 +9,10 @@ PREFIX  ?= /usr/local
 CC      ?= cc
 OPT     ?= -O2
 BLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-pthread
-CFLAGS  ?= $(OPT) -g
+# x86-64-v3 (AVX2, FMA) is what the project's machines have; ARCH= builds for any x86-64.
+# -std=c11 keeps floating-point contraction off, so results do not depend on ARCH.
+ARCH    ?= -march=x86-64-v3
+CFLAGS  ?= $(OPT) $(ARCH) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS += -fopenmp -std=c11 -D_GNU_SOURCE -DCX_VERSION='"$(VERSION)"' -Ilib -isystem $(BLAS_INC) -MMD -MP
 LDLIBS  += -fopenmp -lpng -lmsgpackc -lopenblas -lm -lpthread

@@ -313,7 +313,6 @@ static void conv_dense_forward(const cx_conv2d_desc *d, float *y, const float *x
     int per_gemm = images_per_gemm(d->batch, plane_out);
     bool direct = conv_is_pointwise(d) && per_gemm == 1;
     float *col = work, *packed = work + (direct ? 0 : (int64_t)rows * per_gemm * plane_out);
-    int blas_threads = cx_blas_single();
 #pragma omp parallel
     for (int n0 = 0; n0 < d->batch; n0 += per_gemm) {
         int nimages = min_int(per_gemm, d->batch - n0);
@@ -332,7 +331,6 @@ static void conv_dense_forward(const cx_conv2d_desc *d, float *y, const float *x
         }
         if (out != yn || b) unpack_images(yn, out, b, false, d->out_channels, nimages, plane_out, y_image);
     }
-    cx_blas_restore(blas_threads);
 }
 
 static void conv_dense_backward(const cx_conv2d_desc *d, float *dx, float *dw, const float *dy, const float *x,
@@ -345,7 +343,6 @@ static void conv_dense_backward(const cx_conv2d_desc *d, float *dx, float *dw, c
     int per_gemm = images_per_gemm(d->batch, plane_out);
     bool direct = conv_is_pointwise(d) && per_gemm == 1;
     float *col = work, *packed = work + (direct ? 0 : (int64_t)rows * per_gemm * plane_out);
-    int blas_threads = cx_blas_single();
 #pragma omp parallel
     for (int n0 = 0; n0 < d->batch; n0 += per_gemm) {
         int nimages = min_int(per_gemm, d->batch - n0);
@@ -375,7 +372,6 @@ static void conv_dense_backward(const cx_conv2d_desc *d, float *dx, float *dw, c
             }
         }
     }
-    cx_blas_restore(blas_threads);
 }
 
 /* ---- depthwise: output channel oc reads input channel oc / multiplier through its own kernel ----
@@ -510,7 +506,6 @@ void cx_conv_transpose2d_forward(const cx_conv_transpose2d_desc *d, float *y, co
     int64_t x_image = d->in_channels * plane_in, y_image = d->out_channels * plane_out;
     int per_gemm = images_per_gemm(d->batch, plane_in);
     float *col = work, *packed = work + (int64_t)rows * per_gemm * plane_in;
-    int blas_threads = cx_blas_single();
 #pragma omp parallel
     for (int n0 = 0; n0 < d->batch; n0 += per_gemm) {
         int nimages = min_int(per_gemm, d->batch - n0);
@@ -529,7 +524,6 @@ void cx_conv_transpose2d_forward(const cx_conv_transpose2d_desc *d, float *y, co
         }
         col2im_add(&geom, col, nimages, yn, y_image);
     }
-    cx_blas_restore(blas_threads);
 }
 
 void cx_conv_transpose2d_backward(const cx_conv_transpose2d_desc *d, float *dx, float *dw, float *db,
@@ -540,7 +534,6 @@ void cx_conv_transpose2d_backward(const cx_conv_transpose2d_desc *d, float *dx, 
     int64_t x_image = d->in_channels * plane_in, y_image = d->out_channels * plane_out;
     int per_gemm = images_per_gemm(d->batch, plane_in);
     float *col = work, *packed = work + (int64_t)rows * per_gemm * plane_in;
-    int blas_threads = cx_blas_single();
 #pragma omp parallel
     for (int n0 = 0; n0 < d->batch && (dx || dw); n0 += per_gemm) {
         int nimages = min_int(per_gemm, d->batch - n0);
@@ -561,6 +554,5 @@ void cx_conv_transpose2d_backward(const cx_conv_transpose2d_desc *d, float *dx, 
             team_sgemm(false, false, d->in_channels, ncols, rows, w, rows, col, ncols, 1.0f, dx + n0 * x_image, ncols);
         }
     }
-    cx_blas_restore(blas_threads);
     if (db) bias_grad(db, dy, d->batch, d->out_channels, plane_out);
 }

@@ -37,8 +37,8 @@ void cx_linear_backward(float *dx, float *dw, float *db, const float *dy, const 
     }
 }
 
-/* Many small products (attention heads) run one per thread on a single-threaded BLAS; few
- * large ones run in turn, each on the BLAS's own threads. */
+/* Many small products (attention heads) run one per thread; few large ones run in turn, each
+ * split across the threads by cx_sgemm. */
 static bool threads_over_batch(const cx_matmul_desc *d) {
     return cx_nn_threads() > 1 && d->batch >= cx_nn_threads();
 }
@@ -47,12 +47,10 @@ void cx_matmul_forward(float *c, const float *a, const float *b, const cx_matmul
     int m = (int)d->m, n = (int)d->n, k = (int)d->k;
     int lda = d->trans_a ? m : k, ldb = d->trans_b ? k : n;
     bool over_batch = threads_over_batch(d);
-    int saved = over_batch ? cx_blas_single() : 0;
 #pragma omp parallel for schedule(static) if (over_batch)
     for (int64_t i = 0; i < d->batch; i++)
         cx_sgemm(d->trans_a, d->trans_b, m, n, k, 1.0f, a + i * m * k, lda, b + i * k * n, ldb, 0.0f, c + i * m * n,
                  n);
-    if (over_batch) cx_blas_restore(saved);
 }
 
 void cx_matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b,
@@ -60,7 +58,6 @@ void cx_matmul_backward(float *da, float *db, const float *dc, const float *a, c
     int m = (int)d->m, n = (int)d->n, k = (int)d->k;
     int lda = d->trans_a ? m : k, ldb = d->trans_b ? k : n;
     bool ta = d->trans_a, tb = d->trans_b, over_batch = threads_over_batch(d);
-    int saved = over_batch ? cx_blas_single() : 0;
 #pragma omp parallel for schedule(static) if (over_batch)
     for (int64_t i = 0; i < d->batch; i++) {
         const float *ai = a + i * m * k, *bi = b + i * k * n, *dci = dc + i * m * n;
@@ -70,5 +67,4 @@ void cx_matmul_backward(float *da, float *db, const float *dc, const float *a, c
         if (db && !tb) cx_sgemm(!ta, false, k, n, m, 1.0f, ai, lda, dci, n, 1.0f, db + i * k * n, ldb);
         if (db && tb) cx_sgemm(true, ta, n, k, m, 1.0f, dci, n, ai, lda, 1.0f, db + i * k * n, ldb);
     }
-    if (over_batch) cx_blas_restore(saved);
 }
