@@ -143,7 +143,9 @@ static cx_var fail(cx_graph *g, const char *fmt, ...) {
     return -1;
 }
 
-static cx_var new_var(cx_graph *g, const char *name, cx_var_kind kind, int ndim, const int64_t *shape, bool batched) {
+static cx_var new_var(cx_graph *g, const char *name, cx_var_kind kind, int ndim, const int64_t *shape_in, bool batched) {
+    int64_t shape[CX_MAX_DIMS];   /* shape_in may point into g->vars, which may move below */
+    memcpy(shape, shape_in, (size_t)ndim * sizeof *shape);
     if (g->nvars == g->capvars) {
         g->capvars = g->capvars ? 2 * g->capvars : 256;
         g->vars = cx_realloc(g->vars, (size_t)g->capvars * sizeof *g->vars);
