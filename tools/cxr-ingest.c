@@ -91,17 +91,6 @@ static char *id_of(const char *path) {
     return id;
 }
 
-static bool in_list(const char *list, const char *name) {
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && !strncmp(p, name, n)) return true;
-        p = comma ? comma + 1 : NULL;
-    }
-    return false;
-}
-
 int main(int argc, char **argv) {
     cx_cli_init(&tool, argc, argv);
     const char *out = "-", *labels = NULL, *id_column = "id", *columns = NULL, *mask_dir = NULL;
@@ -193,7 +182,7 @@ int main(int argc, char **argv) {
                 cx_warn("%s: no row for id \"%s\"; record kept without labels", labels, id);
             } else {
                 for (size_t col = 0; col < csv.ncols; col++) {
-                    if ((long)col == key_col || (columns && !in_list(columns, csv.header[col]))) continue;
+                    if ((long)col == key_col || (columns && !cx_in_list(columns, csv.header[col]))) continue;
                     cx_map_set(&rec.meta, csv.header[col], cx_value_parse_scalar(cx_csv_cell(&csv, (size_t)row, col)));
                 }
             }

@@ -29,17 +29,6 @@ static const cx_tool tool = {
     "Exit status: 0 ok, 64 usage, 65 bad data, 66 no input, 73 cannot create, 74 I/O error.\n",
 };
 
-static bool in_list(const char *list, const char *name) {
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && !strncmp(p, name, n)) return true;
-        p = comma ? comma + 1 : NULL;
-    }
-    return false;
-}
-
 int main(int argc, char **argv) {
     cx_cli_init(&tool, argc, argv);
     const char *out = "-", *keep = NULL, *drop = NULL;
@@ -92,7 +81,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < unset.u.arr.n; i++) cx_map_del(&rec.meta, unset.u.arr.items[i].u.s);
         for (size_t i = rec.ntensors; i-- > 0;) {
             const char *name = rec.tensors[i].name;
-            if ((keep && !in_list(keep, name)) || (drop && in_list(drop, name))) cx_record_remove_tensor(&rec, name);
+            if ((keep && !cx_in_list(keep, name)) || (drop && cx_in_list(drop, name))) cx_record_remove_tensor(&rec, name);
         }
         if (cx_writer_put(w, &rec)) cx_die();
     }

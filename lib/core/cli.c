@@ -65,6 +65,17 @@ int cx_getopt(int argc, char **argv, const char *shortopts, const struct option 
     }
 }
 
+bool cx_in_list(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n)) return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
 int64_t cx_opt_int(const char *opt, const char *text, int64_t lo, int64_t hi) {
     char *end;
     errno = 0;

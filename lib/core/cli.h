@@ -29,6 +29,9 @@ int cx_getopt(int argc, char **argv, const char *shortopts, const struct option 
 /* Usage error: "prog: message; try 'prog --help'", exit 64. */
 void cx_usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* Whether name is one of the items of a comma-separated list ("image,mask"). */
+bool cx_in_list(const char *list, const char *name);
+
 /* Strict number parsing for option values; a bad value is a usage error naming the option. */
 int64_t cx_opt_int(const char *opt, const char *text, int64_t lo, int64_t hi);
 double cx_opt_double(const char *opt, const char *text, double lo, double hi);
