@@ -31,7 +31,9 @@ LIB_SRC   := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libcxr.a
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
-TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
+# Scripts in tools/ (no .c) are programs too: copied to bin/ and installed.
+TOOL_SCRIPTS := $(filter-out %.c,$(sort $(wildcard tools/*)))
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%) $(TOOL_SCRIPTS:tools/%=$(BIN)/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 UNIT      := $(BUILD)/tests/unit-tests
@@ -52,6 +54,10 @@ $(BUILD)/%.o: %.c
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+$(BIN)/%: tools/%
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 $(BIN)/%: $(BUILD)/tools/%.o $(LIB)
 	@mkdir -p $(@D)

@@ -4,6 +4,17 @@
 
 int cx_channels(const cx_graph *g, cx_var x) { return x >= 0 ? (int)cx_graph_shape(g, x)[1] : 0; }
 
+int cx_backbone_check_input(const cx_graph *g, cx_var x, const char *model, int min_input) {
+    if (x < 0 || !cx_graph_ok(g)) return cx_errcode() ? cx_errcode() : cx_err(EX_SOFTWARE, "%s: no input", model);
+    const int64_t *s = cx_graph_shape(g, x);
+    if (cx_graph_ndim(g, x) != 4 || (s[1] != 1 && s[1] != 3))
+        return cx_err(EX_USAGE, "%s: the input must be [N, 1 or 3, H, W]", model);
+    if (s[2] < min_input || s[3] < min_input)
+        return cx_err(EX_USAGE, "%s: input %lldx%lld is smaller than the minimum %dx%d", model, (long long)s[2],
+                      (long long)s[3], min_input, min_input);
+    return 0;
+}
+
 cx_var cx_layer_conv(cx_graph *g, cx_var x, const char *name, int out_channels, cx_conv_spec s) {
     if (x < 0 || !cx_graph_ok(g)) return -1;
     int in = cx_channels(g, x), groups = s.groups > 0 ? s.groups : 1;

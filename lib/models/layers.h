@@ -30,6 +30,9 @@ static inline cx_conv_spec cx_conv_k(int k, int s, int p) {
 }
 
 int cx_channels(const cx_graph *g, cx_var x);   /* dim 1 of an activation */
+/* A backbone's input: [N, 1 or 3, H, W] with H, W >= min_input. 0, or EX_USAGE recorded naming
+ * the model (or the error that an earlier builder call recorded). */
+int cx_backbone_check_input(const cx_graph *g, cx_var x, const char *model, int min_input);
 
 cx_var cx_layer_conv(cx_graph *g, cx_var x, const char *name, int out_channels, cx_conv_spec spec);
 /* BatchNorm2d with affine parameters and running statistics, momentum 0.1. */

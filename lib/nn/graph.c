@@ -848,6 +848,7 @@ void cx_graph_init(cx_graph *g, uint64_t seed) {
             case CX_INIT_ONE: x = 1; break;
             case CX_INIT_UNIFORM_FAN_IN: x = cx_rng_range(&r, -1, 1) / sqrt(fan_in); break;
             case CX_INIT_KAIMING_NORMAL_FAN_OUT: x = cx_rng_normal(&r) * sqrt(2.0 / fan_out); break;
+            case CX_INIT_KAIMING_NORMAL_FAN_IN: x = cx_rng_normal(&r) * sqrt(2.0 / fan_in); break;
             case CX_INIT_XAVIER_UNIFORM: x = cx_rng_range(&r, -1, 1) * sqrt(6.0 / (fan_in + fan_out)); break;
             case CX_INIT_NORMAL_001: x = 0.01 * cx_rng_normal(&r); break;
             }

@@ -37,7 +37,8 @@ typedef enum {
     CX_INIT_ZERO,
     CX_INIT_ONE,
     CX_INIT_UNIFORM_FAN_IN,   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): nn.Conv2d / nn.Linear defaults */
-    CX_INIT_KAIMING_NORMAL_FAN_OUT,   /* N(0, 2/fan_out): torchvision's ResNet/DenseNet convs */
+    CX_INIT_KAIMING_NORMAL_FAN_OUT,   /* N(0, 2/fan_out): torchvision's ResNet convs */
+    CX_INIT_KAIMING_NORMAL_FAN_IN,    /* N(0, 2/fan_in): torchvision's DenseNet convs */
     CX_INIT_XAVIER_UNIFORM,   /* U(-a, a), a = sqrt(6/(fan_in+fan_out)) */
     CX_INIT_NORMAL_001,       /* N(0, 0.01^2): torchvision's classifier weights */
 } cx_init;

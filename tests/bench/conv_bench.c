@@ -9,6 +9,7 @@
  * For each shape: forward, backward (dx and dw) and the single GEMM the forward amounts to
  * (C_out x C_in*k*k times C_in*k*k x batch*out_h*out_w, no im2col), in GFLOP/s = 2 x
  * multiply-adds / best time. Backward counts twice the forward's work (dx and dw). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,13 +89,17 @@ static double gemm_rate(int m, int n, int k, int reps) {
 
 int main(int argc, char **argv) {
     int batch = 16, threads = 2, reps = 5, opt;
-    while ((opt = getopt(argc, argv, "b:t:r:c")) != -1) {
+    bool json = false;
+    const char *shapes_path = "tests/bench/conv_shapes.tsv";
+    while ((opt = getopt(argc, argv, "b:t:r:cjs:")) != -1) {
         if (opt == 'b') batch = atoi(optarg);
         else if (opt == 't') threads = atoi(optarg);
         else if (opt == 'r') reps = atoi(optarg);
         else if (opt == 'c') timer = CLOCK_PROCESS_CPUTIME_ID;
+        else if (opt == 'j') json = true;
+        else if (opt == 's') shapes_path = optarg;
         else {
-            fprintf(stderr, "usage: conv_bench [-b batch] [-t threads] [-r reps] [-c]\n");
+            fprintf(stderr, "usage: conv_bench [-b batch] [-t threads] [-r reps] [-c] [-j] [-s shapes.tsv]\n");
             return EX_USAGE;
         }
     }
@@ -103,21 +108,21 @@ int main(int argc, char **argv) {
            timer == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     printf("# sgemm 1024^3: %.0f GFLOP/s; 2048^3: %.0f GFLOP/s\n", gemm_rate(1024, 1024, 1024, reps),
            gemm_rate(2048, 2048, 2048, reps));
-    shape shapes[] = {
-        {"resnet18 stem 7x7 s2", 3, 64, 224, 7, 2, 1},
-        {"resnet18 64->64 56x56 3x3", 64, 64, 56, 3, 1, 1},
-        {"resnet18 64->128 56x56 3x3 s2", 64, 128, 56, 3, 2, 1},
-        {"resnet18 64->128 56x56 1x1 s2", 64, 128, 56, 1, 2, 1},
-        {"resnet18 128->128 28x28 3x3", 128, 128, 28, 3, 1, 1},
-        {"resnet18 256->256 14x14 3x3", 256, 256, 14, 3, 1, 1},
-        {"resnet18 512->512 7x7 3x3", 512, 512, 7, 3, 1, 1},
-        {"resnet50 256->64 56x56 1x1", 256, 64, 56, 1, 1, 1},
-        {"mobilenetv2 dw 144 56x56 3x3", 144, 144, 56, 3, 1, 144},
-        {"mobilenetv2 dw 96 112x112 3x3 s2", 96, 96, 112, 3, 2, 96},
-        {"mobilenetv2 dw 960 7x7 3x3", 960, 960, 7, 3, 1, 960},
-    };
-    printf("%-34s %9s %9s %9s %9s %9s\n", "shape", "fwd ms", "fwd GF/s", "bwd ms", "bwd GF/s", "GEMM GF/s");
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+    FILE *list = fopen(shapes_path, "r");
+    if (!list) cx_fatal(EX_NOINPUT, "%s: cannot open", shapes_path);
+    shape shapes[64];
+    size_t nshapes = 0;
+    char line[256], names[64][64];
+    while (nshapes < 64 && fgets(line, sizeof line, list)) {
+        shape *sh = &shapes[nshapes];
+        if (line[0] == '#' || sscanf(line, "%63s %d %d %d %d %d %d", names[nshapes], &sh->cin, &sh->cout, &sh->size,
+                                     &sh->kernel, &sh->stride, &sh->groups) != 7)
+            continue;
+        sh->name = names[nshapes++];
+    }
+    fclose(list);
+    if (!json) printf("%-34s %9s %9s %9s %9s %9s\n", "shape", "fwd ms", "fwd GF/s", "bwd ms", "bwd GF/s", "GEMM GF/s");
+    for (size_t s = 0; s < nshapes; s++) {
         const shape *sh = &shapes[s];
         int pad = sh->kernel / 2;
         conv_ctx c = {.d = {batch, sh->cin, sh->cout, sh->size, sh->size, sh->kernel, sh->kernel, sh->stride,
@@ -135,8 +140,12 @@ int main(int argc, char **argv) {
         char gemm[16] = "-";
         if (sh->groups == 1)
             snprintf(gemm, sizeof gemm, "%.0f", gemm_rate(sh->cout, (int)(ny / sh->cout), k, reps));
-        printf("%-34s %9.2f %9.0f %9.2f %9.0f %9s\n", sh->name, fwd * 1e3, flops / fwd * 1e-9, bwd * 1e3,
-               2 * flops / bwd * 1e-9, gemm);
+        if (json)
+            printf("{\"impl\": \"cxr-mtl\", \"shape\": \"%s\", \"batch\": %d, \"threads\": %d, \"fwd_s\": %.6f, "
+                   "\"bwd_s\": %.6f, \"gflop_fwd\": %.4f}\n", sh->name, batch, threads, fwd, bwd, flops * 1e-9);
+        else
+            printf("%-34s %9.2f %9.0f %9.2f %9.0f %9s\n", sh->name, fwd * 1e3, flops / fwd * 1e-9, bwd * 1e3,
+                   2 * flops / bwd * 1e-9, gemm);
         fflush(stdout);
         float *all[] = {c.x, c.w, c.b, c.y, c.dx, c.dw, c.db, c.work};
         for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
