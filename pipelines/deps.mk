@@ -1,7 +1,7 @@
 # System packages the build and the tests need (Debian names). 'make deps' installs the
 # missing ones as root and prints the exact apt-get line otherwise. One dpkg-query per run.
 DEPS_BUILD := gcc make libopenblas-dev libpng-dev libmsgpack-dev
-DEPS_TEST  := bats time python3 python3-numpy python3-msgpack dcmtk
+DEPS_TEST  := bats time python3 python3-numpy python3-msgpack dcmtk gnuplot-nox
 DEPS       := $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_EXTRA)
 
 deps:
