@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "models/googlenet.h"
 #include "test.h"
-#include "tvsmall_parity.h"
+#include "parity.h"
 
 static const cx_backbone *googlenet = &cx_googlenet_backbones[0];
 
@@ -16,29 +16,29 @@ static int build_without_aux_dropout(cx_graph *g, cx_var x, const cx_backbone_op
 
 TEST(googlenet_matches_torchvision_training_step) {
     CHECK_EQ(cx_googlenet_backbone_count, 1);
-    tvs_check_parity("googlenet", googlenet->build);
+    parity_check_tvsmall("googlenet", googlenet->build);
 }
 
 TEST(googlenet_aux_classifiers_match_torchvision_training_step) {
-    tvs_check_parity("googlenet_aux", build_without_aux_dropout);
+    parity_check_tvsmall("googlenet_aux", build_without_aux_dropout);
 }
 
 /* The eval-mode references: the registry's build, its auxiliary dropout an identity there. */
 TEST(googlenet_matches_torchvision_at_its_smallest_input) {
     CHECK_EQ(googlenet->min_input, 32);   /* the size of the @32 reference, auxiliary heads included */
-    tvs_check_parity("googlenet@32", googlenet->build);
-    tvs_check_input_limits(googlenet);
+    parity_check_tvsmall("googlenet@32", googlenet->build);
+    backbone_check_input_limits(googlenet);
 }
 
-TEST(googlenet_matches_torchvision_on_odd_sizes) { tvs_check_parity("googlenet@80x48", googlenet->build); }
+TEST(googlenet_matches_torchvision_on_odd_sizes) { parity_check_tvsmall("googlenet@80x48", googlenet->build); }
 
 TEST(googlenet_parameter_counts_and_gray_input) {
-    tvs_check_counts(googlenet);
-    tvs_check_gray_input(googlenet);
+    backbone_check_counts(googlenet);
+    backbone_check_gray_input(googlenet);
 }
 
 TEST(googlenet_dropout_defaults_are_torchvision_s) {
-    tvs_check_default_dropout(googlenet, build_without_aux_dropout, true, true);
+    backbone_check_default_dropout(googlenet, build_without_aux_dropout, true, true);
 }
 
 TEST(googlenet_aux_classifiers_need_classes) {

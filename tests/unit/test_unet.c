@@ -22,6 +22,7 @@
 #include "io/stream.h"
 #include "models/unet.h"
 #include "nn/nn.h"
+#include "parity.h"
 #include "test.h"
 
 #define FIXTURE "tests/data/ref/unet.cxs"
@@ -34,20 +35,6 @@ typedef struct {
     cx_graph *g;
     cx_var x, logits;
 } model;
-
-static bool read_record(const char *id, cx_record *r) {
-    cx_reader *rd = cx_reader_open(FIXTURE);
-    if (!CHECK(rd != NULL)) return false;
-    cx_record_init(r);
-    int rc;
-    while ((rc = cx_reader_next(rd, r)) == 1 && strcmp(r->id, id)) continue;
-    cx_reader_close(rd);
-    if (rc != 1) {
-        printf("  (%s has no record %s)\n", FIXTURE, id);
-        cx_record_free(r);
-    }
-    return CHECK_EQ(rc, 1);
-}
 
 static bool meta_int(const cx_value *map, const char *key, int *out) {
     double d;
@@ -96,50 +83,8 @@ static bool same_config(const cx_unet_config *a, const cx_unet_config *b) {
     return a->widths[a->depth] == b->widths[b->depth];
 }
 
-/* "name:d0,d1,..." for every parameter and buffer, in declaration order, against the state_dict. */
-static void check_keys(const cx_graph *g, const cx_value *keys, const char *id) {
-    if (!CHECK(keys && keys->kind == CX_ARRAY)) return;
-    size_t n = (size_t)cx_graph_state_count(g);
-    if (!CHECK_EQ(n, keys->u.arr.n)) printf("  (%s: %zu keys, PyTorch has %zu)\n", id, n, keys->u.arr.n);
-    for (size_t i = 0; i < n && i < keys->u.arr.n; i++) {
-        cx_var v = cx_graph_state_var(g, (int)i);
-        char key[256];
-        int len = snprintf(key, sizeof key, "%s:", cx_graph_name(g, v));
-        for (int d = 0; d < cx_graph_ndim(g, v) && (size_t)len < sizeof key; d++)
-            len += snprintf(key + len, sizeof key - (size_t)len, "%s%lld", d ? "," : "", (long long)cx_graph_shape(g, v)[d]);
-        const cx_value *want = &keys->u.arr.items[i];
-        if (!CHECK(want->kind == CX_STR && !strcmp(key, want->u.s))) {
-            printf("  (%s key %zu: %s, PyTorch has %s)\n", id, i, key, want->kind == CX_STR ? want->u.s : "?");
-            return;
-        }
-    }
-}
-
-/* The reference keeps every step-th value of the flat tensor: compare got's values there. */
-static void check_subset(const cx_record *r, const char *name, const float *got, int64_t n, double rtol) {
-    const cx_tensor *want = cx_record_tensor(r, name);
-    double step = 0;
-    if (!CHECK(cx_value_number(cx_map_get(cx_map_get(&r->meta, "steps"), name), &step) && step >= 1)) return;
-    int64_t stride = (int64_t)step, count = (n + stride - 1) / stride;
-    if (!CHECK(want->dtype == CX_F32 && cx_tensor_numel(want) == count)) {
-        printf("  (%s %s: %lld values for %lld, step %lld)\n", r->id, name, (long long)cx_tensor_numel(want),
-               (long long)n, (long long)stride);
-        return;
-    }
-    const float *ref = want->data;
-    float *picked = malloc((size_t)count * sizeof *picked);
-    double scale = 0;
-    for (int64_t i = 0; i < count; i++) {
-        picked[i] = got[i * stride];
-        scale = fmax(scale, fabs((double)ref[i]));
-    }
-    if (!CHECK_CLOSE_F32(picked, ref, count, 0, rtol * scale + ATOL))
-        printf("  (%s %s; largest reference magnitude %g)\n", r->id, name, scale);
-    free(picked);
-}
-
 /* A reference tensor's counterpart in the graph: its values, count and tolerance. */
-static const float *graph_value(const model *m, const char *name, int64_t *n, double *rtol) {
+static const float *graph_value(const model *m, const char *name, int64_t *n, parity_tolerance *tol) {
     cx_var v = -1;
     bool grad = false;
     if (!strcmp(name, "logits")) v = m->logits;
@@ -148,7 +93,7 @@ static const float *graph_value(const model *m, const char *name, int64_t *n, do
     else if (!strncmp(name, "running/", 8)) v = cx_graph_find(m->g, name + 8);
     if (v < 0) return NULL;
     *n = cx_graph_numel(m->g, v);
-    *rtol = grad ? BACKWARD_RTOL : FORWARD_RTOL;
+    *tol = (parity_tolerance){grad ? BACKWARD_RTOL : FORWARD_RTOL, ATOL};
     return grad ? cx_graph_grad(m->g, v) : cx_graph_data(m->g, v);
 }
 
@@ -180,7 +125,7 @@ static void check_against_pytorch(const char *id) {
     cx_record r;
     cx_unet_config c;
     int shape_ints[4];
-    if (!read_record(id, &r)) return;
+    if (!parity_read(FIXTURE, id, &r)) return;
     const cx_value *gradients = cx_map_get(&r.meta, "gradients");
     if (!record_config(&r, &c) || !CHECK(meta_ints(&r.meta, "input", shape_ints, 4)) ||
         !CHECK(gradients && gradients->kind == CX_BOOL)) {
@@ -194,7 +139,7 @@ static void check_against_pytorch(const char *id) {
     model m = build(&c, shape, backward);
     if (!CHECK(m.logits >= 0)) printf("  (%s: %s)\n", id, cx_errmsg());
     else {
-        check_keys(m.g, cx_map_get(&r.meta, "keys"), id);
+        parity_check_keys(m.g, cx_map_get(&r.meta, "keys"), id);
         const int64_t *out = cx_graph_shape(m.g, m.logits);
         CHECK(out[1] == c.out_channels && out[2] == shape[2] && out[3] == shape[3]);
         cx_graph_output(m.g, m.logits);
@@ -211,9 +156,9 @@ static void check_against_pytorch(const char *id) {
             CHECK(!c.batch_norm || cx_record_tensor(&r, "running/down.0.bn1.running_var"));
             for (size_t i = 0; i < r.ntensors; i++) {
                 int64_t n = 0;
-                double rtol = 0;
-                const float *got = graph_value(&m, r.tensors[i].name, &n, &rtol);
-                if (CHECK(got != NULL)) check_subset(&r, r.tensors[i].name, got, n, rtol);
+                parity_tolerance tol;
+                const float *got = graph_value(&m, r.tensors[i].name, &n, &tol);
+                if (CHECK(got != NULL)) parity_check_kept(&r, r.tensors[i].name, got, n, tol);
                 else printf("  (%s: no %s in the graph)\n", id, r.tensors[i].name);
             }
         }
@@ -236,22 +181,13 @@ TEST(unet_small_widths_match_pytorch_in_every_up_mode) {
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) check_against_pytorch(ids[i]);
 }
 
-static int64_t parameter_count(const cx_graph *g) {
-    int64_t n = 0;
-    for (int i = 0; i < cx_graph_state_count(g); i++) {
-        cx_var v = cx_graph_state_var(g, i);
-        if (cx_graph_kind(g, v) == CX_VAR_PARAM) n += cx_graph_numel(g, v);
-    }
-    return n;
-}
-
 TEST(unet_lung_4l_has_the_published_parameter_count) {
     cx_unet_config c;
     CHECK_EQ(cx_unet_preset("lung-unet-4l", &c), 0);
     int64_t shape[4] = {1, 1, 256, 256};
     model m = build(&c, shape, false);
     if (CHECK(m.logits >= 0)) {
-        CHECK_EQ(parameter_count(m.g), LUNG_UNET_4L_PARAMS);
+        CHECK_EQ(parity_param_count(m.g), LUNG_UNET_4L_PARAMS);
         CHECK_EQ(cx_graph_state_count(m.g), 2 * 22);   /* 22 convolutions with bias, no BatchNorm */
         const int64_t *out = cx_graph_shape(m.g, m.logits);
         CHECK(out[1] == 1 && out[2] == 256 && out[3] == 256);
