@@ -22,6 +22,7 @@ static const cx_tool tool = {
     "  -d, --dir DIR        every *.png in DIR, in name order (after any PNG arguments)\n"
     "      --list FILE      PNG paths, one per line ('-' for standard input)\n"
     "  -l, --labels CSV     metadata: the CSV row whose id column equals the record id\n"
+    "                       (repeatable: each CSV joined in turn, a later one's column wins)\n"
     "      --id-column NAME the CSV's id column (default: id)\n"
     "      --columns LIST   only these CSV columns (comma-separated; each must exist)\n"
     "      --require-labels an image with no CSV row is an error (default: a warning; kept)\n"
@@ -91,9 +92,44 @@ static char *id_of(const char *path) {
     return id;
 }
 
+/* One -l CSV: its rows are joined to the images by the id column. */
+typedef struct {
+    const char *path;
+    cx_csv csv;
+    long key_col;
+} label_table;
+#define MAX_LABEL_TABLES 16
+
+/* A --columns name must be a column of some CSV; with one CSV, its own error says so. */
+static void check_column(label_table *tables, int ntables, const char *name) {
+    for (int t = 0; t < ntables; t++)
+        for (size_t col = 0; col < tables[t].csv.ncols; col++)
+            if (!strcmp(tables[t].csv.header[col], name)) return;
+    if (ntables == 1 && cx_csv_col(&tables[0].csv, name) < 0) cx_die();
+    cx_fatal(EX_DATAERR, "--columns: no CSV given with -l has a column '%s'", name);
+}
+
+/* The table's row for id, as metadata (all columns but the id, or those of --columns). */
+static void join_row(label_table *t, const char *columns, bool require, const char *id,
+                     const char *image, cx_value *meta) {
+    long row = cx_csv_find(&t->csv, (size_t)t->key_col, id);
+    if (row == -2) cx_die();
+    if (row < 0) {
+        if (require) cx_fatal(EX_DATAERR, "%s: no row for id \"%s\" (image %s)", t->path, id, image);
+        cx_warn("%s: no row for id \"%s\"; record kept without labels", t->path, id);
+        return;
+    }
+    for (size_t col = 0; col < t->csv.ncols; col++) {
+        if ((long)col == t->key_col || (columns && !cx_in_list(columns, t->csv.header[col]))) continue;
+        cx_map_set(meta, t->csv.header[col], cx_value_parse_scalar(cx_csv_cell(&t->csv, (size_t)row, col)));
+    }
+}
+
 int main(int argc, char **argv) {
     cx_cli_init(&tool, argc, argv);
-    const char *out = "-", *labels = NULL, *id_column = "id", *columns = NULL, *mask_dir = NULL;
+    const char *out = "-", *id_column = "id", *columns = NULL, *mask_dir = NULL;
+    label_table tables[MAX_LABEL_TABLES];
+    int ntables = 0;
     bool require_labels = false;
     strlist paths = {0}, dirs = {0};
     cx_value set = cx_map();
@@ -110,7 +146,10 @@ int main(int argc, char **argv) {
         case 'o': out = optarg; break;
         case 'd': push(&dirs, optarg); break;
         case OPT_LIST: add_list(&paths, optarg); break;
-        case 'l': labels = optarg; break;
+        case 'l':
+            if (ntables == MAX_LABEL_TABLES) cx_usage_error("-l: at most %d CSV files", MAX_LABEL_TABLES);
+            tables[ntables++] = (label_table){optarg, {0}, -1};
+            break;
         case OPT_ID_COLUMN: id_column = optarg; break;
         case OPT_COLUMNS: columns = optarg; break;
         case OPT_REQUIRE: require_labels = true; break;
@@ -128,22 +167,25 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < dirs.n; i++) add_dir(&paths, dirs.items[i]);
     if (!paths.n) cx_usage_error("no images (give PNG files, --dir or --list)");
 
-    cx_csv csv = {0};
-    long key_col = -1;
-    if (labels) {
-        if (cx_csv_read(labels, &csv)) cx_die();
-        if ((key_col = cx_csv_col(&csv, id_column)) < 0) cx_die();
-        for (const char *p = columns; p && *p;) {
-            const char *comma = strchr(p, ',');
-            char name[256];
-            snprintf(name, sizeof name, "%.*s", (int)(comma ? comma - p : (long)strlen(p)), p);
-            if (cx_csv_col(&csv, name) < 0) cx_die();
-            p = comma ? comma + 1 : NULL;
-        }
+    for (int t = 0; t < ntables; t++) {
+        if (cx_csv_read(tables[t].path, &tables[t].csv)) cx_die();
+        if ((tables[t].key_col = cx_csv_col(&tables[t].csv, id_column)) < 0) cx_die();
+    }
+    for (const char *p = columns; p && *p;) {
+        const char *comma = strchr(p, ',');
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(comma ? comma - p : (long)strlen(p)), p);
+        check_column(tables, ntables, name);
+        p = comma ? comma + 1 : NULL;
     }
 
     cx_value header = cx_header_new("image");
-    if (labels) cx_map_set(&header, "labels", cx_str(labels));
+    if (ntables == 1) cx_map_set(&header, "labels", cx_str(tables[0].path));
+    if (ntables > 1) {
+        cx_value paths_value = cx_array();
+        for (int t = 0; t < ntables; t++) cx_array_push(&paths_value, cx_str(tables[t].path));
+        cx_map_set(&header, "labels", paths_value);
+    }
     cx_writer *w = cx_writer_open(out, &header);
     if (!w) cx_die();
     cx_progress progress;
@@ -174,19 +216,7 @@ int main(int argc, char **argv) {
             }
         }
         cx_map_set(&rec.meta, "source", cx_str(paths.items[i]));
-        if (labels) {
-            long row = cx_csv_find(&csv, (size_t)key_col, id);
-            if (row == -2) cx_die();
-            if (row < 0) {
-                if (require_labels) cx_fatal(EX_DATAERR, "%s: no row for id \"%s\" (image %s)", labels, id, paths.items[i]);
-                cx_warn("%s: no row for id \"%s\"; record kept without labels", labels, id);
-            } else {
-                for (size_t col = 0; col < csv.ncols; col++) {
-                    if ((long)col == key_col || (columns && !cx_in_list(columns, csv.header[col]))) continue;
-                    cx_map_set(&rec.meta, csv.header[col], cx_value_parse_scalar(cx_csv_cell(&csv, (size_t)row, col)));
-                }
-            }
-        }
+        for (int t = 0; t < ntables; t++) join_row(&tables[t], columns, require_labels, id, paths.items[i], &rec.meta);
         for (size_t k = 0; k < set.u.map.n; k++) cx_map_set(&rec.meta, set.u.map.keys[k], cx_value_copy(&set.u.map.vals[k]));
         if (cx_writer_put(w, &rec)) cx_die();
         free(id);
@@ -195,7 +225,7 @@ int main(int argc, char **argv) {
     cx_progress_end(&progress);
     if (cx_writer_close(w)) cx_die();
     cx_record_free(&rec);
-    cx_csv_free(&csv);
+    for (int t = 0; t < ntables; t++) cx_csv_free(&tables[t].csv);
     cx_value_free(&header);
     cx_value_free(&set);
     for (size_t i = 0; i < paths.n; i++) free(paths.items[i]);

@@ -91,6 +91,23 @@ EOF
     [ "$(cxr-inspect --csv source,age,score,note t.cxs | tail -1)" = "p1,p1.png,52,0.5," ]
 }
 
+@test "cxr-ingest joins several CSVs given with -l, each on the id" {
+    for n in p1 p2; do mk png $n.png; done
+    printf 'id,age,score\np1,52,1\np2,61,2\n' > labels.csv
+    printf 'id,note,score\np2,"dry cough",20\np1,fever,10\n' > notes.csv
+    cxr-ingest -l labels.csv -l notes.csv p1.png p2.png -o s.cxs
+    [ "$(cxr-inspect --csv age,note,score s.cxs)" = "$(printf 'id,age,note,score\np1,52,fever,10\np2,61,dry cough,20')" ]
+    [[ "$(cxr-inspect -H s.cxs)" == *'labels: ["labels.csv", "notes.csv"]'* ]]
+    cxr-ingest -l labels.csv -l notes.csv --columns age,note p1.png -o t.cxs
+    [ "$(cxr-inspect --csv age,note,score t.cxs | tail -1)" = "p1,52,fever," ]
+    run cxr-ingest -l labels.csv -l notes.csv --columns age,weight p1.png -o u.cxs
+    assert_fails 65 "^cxr-ingest: --columns: no CSV given with -l has a column 'weight'"
+    printf 'id,note\np1,fever\n' > short.csv
+    run cxr-ingest -l labels.csv -l short.csv --require-labels p1.png p2.png -o v.cxs
+    assert_fails 65 '^cxr-ingest: short.csv: no row for id "p2"'
+    [ ! -e v.cxs ] && no_partial_files
+}
+
 @test "cxr-ingest refuses a label column that does not exist, naming it" {
     mk png p1.png
     printf 'id,age\np1,50\n' > labels.csv
