@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "nn/attention.h"
 #include "nn/batchnorm.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"
@@ -18,12 +19,13 @@
 typedef enum {
     OP_CONV2D, OP_CONV_TRANSPOSE2D, OP_BATCHNORM, OP_ACT, OP_MAXPOOL, OP_AVGPOOL, OP_ADAPTIVE_AVGPOOL,
     OP_UPSAMPLE, OP_ADD, OP_MUL, OP_CONCAT, OP_CHUNK, OP_SHUFFLE, OP_LINEAR, OP_SOFTMAX, OP_DROPOUT, OP_DROP_PATH,
-    OP_NTYPES
+    OP_TASK_ATTENTION, OP_NTYPES
 } op_type;
 
 static const char *const op_names[OP_NTYPES] = {
     "conv2d", "conv_transpose2d", "batchnorm", "act", "maxpool", "avgpool", "adaptive_avgpool",
     "upsample", "add", "mul", "concat", "chunk", "channel_shuffle", "linear", "softmax", "dropout", "drop_path",
+    "task_attention",
 };
 
 typedef struct {
@@ -45,6 +47,7 @@ typedef struct {
         struct { cx_softmax_desc d; int axis; bool log; } sm;
         cx_dropout_desc drop;
         cx_drop_path_desc path;
+        cx_task_attention_desc att;
     } u;
     void *saved;              /* what backward needs besides inputs and outputs */
     size_t saved_bytes, work_bytes;
@@ -351,6 +354,14 @@ static int configure(cx_graph *g, op *o) {
         o->u.path.sample = g->vars[x].sample_numel;
         o->saved_bytes = (size_t)g->max_batch;
         return 0;
+    case OP_TASK_ATTENTION: {   /* the saved scales are sized once, for the largest batch */
+        o->u.att.n = n;
+        cx_task_attention_desc largest = o->u.att;
+        largest.n = g->max_batch;
+        o->saved_bytes = cx_task_attention_saved_bytes(&largest);
+        o->work_bytes = cx_task_attention_workspace_bytes(&o->u.att);
+        return 0;
+    }
     case OP_ACT:
     case OP_NTYPES:
         return 0;
@@ -638,6 +649,30 @@ cx_var cx_graph_drop_path(cx_graph *g, cx_var x, double p) {
     return finish(g, o, g->vars[x].ndim - 1, g->vars[x].shape + 1);
 }
 
+/* Two outputs: W V (first) and the attention W (second, through *attention). */
+cx_var cx_graph_task_attention(cx_graph *g, cx_var q, cx_var k, cx_var v, double alpha, cx_var *attention) {
+    cx_var in[3] = {q, k, v};
+    *attention = -1;
+    if (!check_inputs(g, in, 3, "task_attention")) return -1;
+    const var *qv = &g->vars[q];
+    if (qv->batched || qv->ndim != 2) return fail(g, "task_attention: query %s is not [tasks, dim]", qv->name);
+    int64_t tasks = qv->shape[0], dim = qv->shape[1];
+    for (int i = 1; i < 3; i++)
+        if (!g->vars[in[i]].batched || g->vars[in[i]].sample_numel != tasks * dim)
+            return fail(g, "task_attention: %s is not [N, %lld, %lld]", g->vars[in[i]].name, (long long)tasks,
+                        (long long)dim);
+    op *o = new_op(g, OP_TASK_ATTENTION, in, 3, 2);
+    o->u.att.tasks = (int)tasks;
+    o->u.att.dim = (int)dim;
+    o->u.att.alpha = (float)alpha;
+    configure(g, o);
+    int64_t out_shape[2] = {tasks, dim}, w_shape[2] = {tasks, tasks};
+    cx_var y = add_output(g, o, 0, 2, out_shape);
+    *attention = add_output(g, o, 1, 2, w_shape);
+    g->nops++;
+    return y;
+}
+
 void cx_graph_output(cx_graph *g, cx_var v) {
     if (valid(g, v)) g->vars[v].is_output = true;
 }
@@ -653,7 +688,8 @@ static bool backward_reads_input(const cx_graph *g, const op *o, int k) {
     case OP_CONV2D:
     case OP_CONV_TRANSPOSE2D:
     case OP_LINEAR:
-    case OP_MUL: return true;
+    case OP_MUL:
+    case OP_TASK_ATTENTION: return true;
     case OP_BATCHNORM: return k == 0 || k >= 3 || g->mode == CX_MODE_EVAL;
     case OP_ACT: return cx_act_backward_needs_input(o->u.act);
     default: return false;
@@ -661,7 +697,8 @@ static bool backward_reads_input(const cx_graph *g, const op *o, int k) {
 }
 
 static bool backward_reads_output(const op *o) {
-    return (o->type == OP_ACT && !cx_act_backward_needs_input(o->u.act)) || o->type == OP_SOFTMAX;
+    return (o->type == OP_ACT && !cx_act_backward_needs_input(o->u.act)) || o->type == OP_SOFTMAX ||
+           o->type == OP_TASK_ATTENTION;
 }
 
 typedef struct { size_t bytes, at; int start, end; cx_var v; bool grad; } slot;
@@ -945,6 +982,10 @@ static int forward_op(cx_graph *g, op *o) {
         o->u.path.training = train;
         cx_drop_path_forward(y, o->saved, x, &o->u.path);
         break;
+    case OP_TASK_ATTENTION:
+        cx_task_attention_forward(&o->u.att, y, cx_graph_data(g, o->out[1]), o->saved, x, in_data(g, o, 1),
+                                  in_data(g, o, 2), g->work);
+        break;
     case OP_NTYPES: break;
     }
     return 0;
@@ -1000,6 +1041,10 @@ static void backward_op(cx_graph *g, op *o) {
         break;
     case OP_DROPOUT: if (dx) cx_dropout_backward(dx, dy, o->saved, &o->u.drop); break;
     case OP_DROP_PATH: if (dx) cx_drop_path_backward(dx, dy, o->saved, &o->u.path); break;
+    case OP_TASK_ATTENTION:
+        cx_task_attention_backward(&o->u.att, dx, in_grad(g, o, 1), in_grad(g, o, 2), dy, cx_graph_grad(g, o->out[1]), x,
+                                   in_data(g, o, 1), in_data(g, o, 2), cx_graph_data(g, o->out[1]), o->saved, g->work);
+        break;
     case OP_NTYPES: break;
     }
 }

@@ -86,6 +86,11 @@ cx_var cx_graph_softmax(cx_graph *g, cx_var x, int axis, bool log);   /* axis co
 /* Inverted dropout and drop-path (per sample), identities in eval mode; masks from (seed, step). */
 cx_var cx_graph_dropout(cx_graph *g, cx_var x, double p);
 cx_var cx_graph_drop_path(cx_graph *g, cx_var x, double p);
+/* M3H's cross-task attention (nn/attention.h): q a parameter [T, d] shared by the batch, k and v
+ * [N, T, d] (or any [N, T*d] view). Returns W V [N, T, d] and sets *attention to W [N, T, T], a
+ * second output of the op; mark it with cx_graph_output to read it after forward (then write
+ * its gradient too: zeros when no loss uses it). */
+cx_var cx_graph_task_attention(cx_graph *g, cx_var q, cx_var k, cx_var v, double alpha, cx_var *attention);
 
 bool cx_graph_ok(const cx_graph *g);   /* false once any builder call failed (the error stays recorded) */
 
