@@ -11,10 +11,12 @@
 
 static const cx_tool tool = {
     "mt-eval", "-m CKPT [-o METRICS.cxs] [-p PREDICTIONS.cxs] [options] INPUT.cxs...",
-    "Apply a checkpoint of mt-train to the records of the input streams (their union) and write\n"
-    "the metrics of each task over the records that have its label (a stream of kind \"metrics\",\n"
-    "one record per task: acc, f1, gmean, auroc for classification, mae, r2 for regression, and\n"
-    "the confusion matrix) and the predictions (kind \"predictions\", one record per input record).\n"
+    "Apply a checkpoint of mt-train (mdmt or M3H) to the records of the input streams (their union)\n"
+    "and write the metrics of each task over the records that have its label (a stream of kind\n"
+    "\"metrics\", one record per task: acc, f1, gmean, auroc for classification, mae, r2 for\n"
+    "regression, silhouette for clustering, and the confusion matrix; tag task_set, the sorted task\n"
+    "names, unless --tag sets it) and the predictions (kind \"predictions\", one record per input\n"
+    "record; M3H adds tensor attention [T, T]).\n"
     "\n"
     "  -m, --model CKPT      the checkpoint (required)\n"
     "  -o, --output FILE     the metrics stream (default: standard output)\n"
@@ -89,6 +91,11 @@ int main(int argc, char **argv) {
     if (data.numel != cx_mt_input_numel(cfg))
         cx_fatal(EX_DATAERR, "%s: tensors.%s: %lld values per record, the model takes %lld", argv[optind], cfg->input,
                  (long long)data.numel, (long long)cx_mt_input_numel(cfg));
+    for (int i = 0; i < model.ninputs; i++)
+        if (data.part_numel[i] != model.input_numel[i])
+            cx_fatal(EX_DATAERR, "%s: input tensor %d of %s: %lld values per record, the model takes %lld", argv[optind],
+                     i + 1, cfg->input, (long long)data.part_numel[i], (long long)model.input_numel[i]);
+    if (!cx_map_get(&tags, "task_set")) cx_map_set(&tags, "task_set", cx_mt_task_set(cfg));
     cx_mt_loss loss = {.norm = CX_REDUCE_MEAN};
     cx_mt_predictions pred;
     if (cx_mt_predict(&model, &data, &loss, &pred)) cx_die();

@@ -22,12 +22,13 @@ static const cx_tool tool = {
     "\n"
     "Tasks and model:\n"
     "      --task NAME:KIND:FIELD[:K][,weight=W][,loss=L]   a task (repeatable); KIND binary,\n"
-    "                        multiclass (K classes), regression; L ce, bce, nll (classification),\n"
-    "                        mae, mse (regression); defaults ce and mae, weight 1\n"
+    "                        multiclass (K classes), regression, clustering (M3H; K clusters,\n"
+    "                        default 15); L ce, bce, nll (classification), mae, mse (regression);\n"
+    "                        defaults ce and mae (M3H: bce and nll), weight 1\n"
     "      --tasks FILE      task specs, one per line ('#' comments); see cxr-tasks(5)\n"
     "  -b, --backbone NAME   train this backbone end to end on tensor 'image' [C, S, S]\n"
     "      --input T[,T...]  heads only, on these 1-D tensors concatenated (e.g. embedding)\n"
-    "      --arch mdmt|m3h   the model (default mdmt)\n"
+    "      --arch mdmt|m3h   the model (default mdmt); m3h takes --input, each tensor a modality\n"
     "      --head mlp|linear the task heads (default mlp: F->128->32->n, ReLU, dropout)\n"
     "      --head-dropout P  the MLP head's dropout (default 0.5)\n"
     "      --weights FILE    backbone weights (safetensors, torchvision names; the classifier is\n"
@@ -35,6 +36,15 @@ static const cx_tool tool = {
     "      --init CKPT       FT: the shared weights from a checkpoint, new heads\n"
     "      --init-average CKPT  MDMT (repeat for each): the element-wise mean of the checkpoints'\n"
     "                        shared weights; each task's head from the checkpoints that have one\n"
+    "\n"
+    "M3H (--arch m3h):\n"
+    "      --hidden N (256)  --proj-dim N (128)  --shared-dim N (256)  --task-dim N (64)\n"
+    "                        the modality nets' hidden and projection widths, the shared-task\n"
+    "                        net's and the task nets' (attention) widths\n"
+    "      --latent-dim N    the clustering autoencoder's latent width (default 16)\n"
+    "      --alpha X         cross-task attention strength (default 0.1)\n"
+    "      --dropout P       dropout of the modality and shared nets (default 0.1)\n"
+    "      --contrastive-weight W  w_c of the InfoNCE loss between modalities (default 1)\n"
     "\n"
     "Optimisation:\n"
     "      --optim adam|adamw   (default adam)      --lr X (1e-3)      --weight-decay X (1e-4)\n"
@@ -78,10 +88,12 @@ int main(int argc, char **argv) {
     const char *backbone = NULL, *input = NULL, *weights = NULL, *init = NULL, *arch = "mdmt";
     const char *inits[MAX_INPUTS], *vals[MAX_INPUTS];
     int ninits = 0, nvals = 0, threads = 0;
+    const char *m3h_option = NULL, *mdmt_option = NULL;   /* the last option that only one arch takes */
     enum { OPT_TASK = CX_OPT_FIRST_TOOL, OPT_TASKS, OPT_INPUT, OPT_ARCH, OPT_HEAD, OPT_HEAD_DROPOUT, OPT_WEIGHTS,
            OPT_INIT, OPT_INIT_AVERAGE, OPT_OPTIM, OPT_LR, OPT_WD, OPT_BETA1, OPT_BETA2, OPT_EPOCHS, OPT_WARMUP,
            OPT_BATCH, OPT_SEED, OPT_THREADS, OPT_SAMPLER, OPT_LOSS_NORM, OPT_CLASS_WEIGHTS, OPT_VAL, OPT_MONITOR,
-           OPT_PATIENCE, OPT_STATE, OPT_CKPT_STEPS, OPT_MAX_STEPS, OPT_RESUME, OPT_LOG };
+           OPT_PATIENCE, OPT_STATE, OPT_CKPT_STEPS, OPT_MAX_STEPS, OPT_RESUME, OPT_LOG, OPT_HIDDEN, OPT_PROJ_DIM,
+           OPT_SHARED_DIM, OPT_TASK_DIM, OPT_LATENT_DIM, OPT_ALPHA, OPT_DROPOUT, OPT_CONTRASTIVE };
     static const struct option longopts[] = {
         {"task", required_argument, 0, OPT_TASK}, {"tasks", required_argument, 0, OPT_TASKS},
         {"backbone", required_argument, 0, 'b'}, {"input", required_argument, 0, OPT_INPUT},
@@ -98,7 +110,12 @@ int main(int argc, char **argv) {
         {"monitor", required_argument, 0, OPT_MONITOR}, {"patience", required_argument, 0, OPT_PATIENCE},
         {"output", required_argument, 0, 'o'}, {"state", required_argument, 0, OPT_STATE},
         {"checkpoint-steps", required_argument, 0, OPT_CKPT_STEPS}, {"max-steps", required_argument, 0, OPT_MAX_STEPS},
-        {"resume", no_argument, 0, OPT_RESUME}, {"log", required_argument, 0, OPT_LOG}, CX_STD_OPTIONS, {0, 0, 0, 0}};
+        {"resume", no_argument, 0, OPT_RESUME}, {"log", required_argument, 0, OPT_LOG},
+        {"hidden", required_argument, 0, OPT_HIDDEN}, {"proj-dim", required_argument, 0, OPT_PROJ_DIM},
+        {"shared-dim", required_argument, 0, OPT_SHARED_DIM}, {"task-dim", required_argument, 0, OPT_TASK_DIM},
+        {"latent-dim", required_argument, 0, OPT_LATENT_DIM}, {"alpha", required_argument, 0, OPT_ALPHA},
+        {"dropout", required_argument, 0, OPT_DROPOUT}, {"contrastive-weight", required_argument, 0, OPT_CONTRASTIVE},
+        CX_STD_OPTIONS, {0, 0, 0, 0}};
     int c;
     while ((c = cx_getopt(argc, argv, "b:o:", longopts)) != -1) {
         switch (c) {
@@ -118,8 +135,22 @@ int main(int argc, char **argv) {
         case OPT_ARCH: arch = optarg; break;
         case OPT_HEAD:
             if (cx_head_kind_parse(optarg, &cfg.head)) cx_usage_error("--head: '%s' is not mlp or linear", optarg);
+            mdmt_option = "--head";
             break;
-        case OPT_HEAD_DROPOUT: cfg.head_dropout = cx_opt_double("--head-dropout", optarg, 0, 0.999); break;
+        case OPT_HEAD_DROPOUT:
+            cfg.head_dropout = cx_opt_double("--head-dropout", optarg, 0, 0.999);
+            mdmt_option = "--head-dropout";
+            break;
+        case OPT_HIDDEN: cfg.m3h.hidden = (int)cx_opt_int(m3h_option = "--hidden", optarg, 1, 1 << 16); break;
+        case OPT_PROJ_DIM: cfg.m3h.proj_dim = (int)cx_opt_int(m3h_option = "--proj-dim", optarg, 1, 1 << 16); break;
+        case OPT_SHARED_DIM: cfg.m3h.shared_dim = (int)cx_opt_int(m3h_option = "--shared-dim", optarg, 1, 1 << 16); break;
+        case OPT_TASK_DIM: cfg.m3h.task_dim = (int)cx_opt_int(m3h_option = "--task-dim", optarg, 1, 1 << 16); break;
+        case OPT_LATENT_DIM: cfg.latent_dim = (int)cx_opt_int(m3h_option = "--latent-dim", optarg, 1, 1 << 16); break;
+        case OPT_ALPHA: cfg.m3h.alpha = cx_opt_double(m3h_option = "--alpha", optarg, -1000, 1000); break;
+        case OPT_DROPOUT: cfg.m3h.dropout = cx_opt_double(m3h_option = "--dropout", optarg, 0, 0.999); break;
+        case OPT_CONTRASTIVE:
+            cfg.contrastive_weight = cx_opt_double(m3h_option = "--contrastive-weight", optarg, 0, 1e6);
+            break;
         case OPT_WEIGHTS: weights = optarg; break;
         case OPT_INIT: init = optarg; break;
         case OPT_INIT_AVERAGE: add_path(inits, &ninits, optarg, "--init-average"); break;
@@ -162,9 +193,20 @@ int main(int argc, char **argv) {
         case OPT_LOG: o.log_path = optarg; break;
         }
     }
-    if (!strcmp(arch, "m3h")) cx_usage_error("--arch m3h: not yet built into mt-train");
-    if (strcmp(arch, "mdmt")) cx_usage_error("--arch: '%s' is not mdmt or m3h", arch);
+    if (!strcmp(arch, "m3h")) cfg.arch = CX_ARCH_M3H;
+    else if (strcmp(arch, "mdmt")) cx_usage_error("--arch: '%s' is not mdmt or m3h", arch);
     if (!cfg.ntasks) cx_usage_error("give at least one --task or --tasks FILE");
+    if (cfg.arch == CX_ARCH_M3H) {
+        if (backbone) cx_usage_error("--arch m3h takes embeddings (--input TENSOR[,TENSOR...]), not --backbone");
+        if (weights || init || ninits) cx_usage_error("--arch m3h: --weights, --init and --init-average are for mdmt");
+        if (mdmt_option) cx_usage_error("%s: only for --arch mdmt", mdmt_option);
+        cx_tasks_m3h_losses(cfg.tasks, cfg.ntasks);
+    } else {
+        if (m3h_option) cx_usage_error("%s: only for --arch m3h", m3h_option);
+        for (int t = 0; t < cfg.ntasks; t++)
+            if (cfg.tasks[t].kind == CX_TASK_CLUSTERING)
+                cx_usage_error("task %s: clustering tasks need --arch m3h", cfg.tasks[t].name);
+    }
     if (cx_tasks_check(cfg.tasks, cfg.ntasks)) cx_usage_error("%s", cx_errmsg());
     if (!!backbone + !!input != 1) cx_usage_error("give one of --backbone NAME (crops) or --input TENSORS (embeddings)");
     if (weights && !backbone) cx_usage_error("--weights needs --backbone");
@@ -179,6 +221,9 @@ int main(int argc, char **argv) {
         if (!cx_backbone_find(backbone)) cx_usage_error("%s", cx_errmsg());
     } else {
         if (strlen(input) >= sizeof cfg.input) cx_usage_error("--input: too long");
+        int names = 1;
+        for (const char *p = input; *p; p++) names += *p == ',';
+        if (names > CX_TRAIN_MAX_PARTS) cx_usage_error("--input: at most %d tensors", CX_TRAIN_MAX_PARTS);
         snprintf(cfg.input, sizeof cfg.input, "%s", input);
     }
     cx_nn_set_threads(threads);
@@ -196,17 +241,20 @@ int main(int argc, char **argv) {
     } else {
         cfg.in_dim = (int)train.numel;
     }
-    if (nvals && val.numel != train.numel)
-        cx_fatal(EX_DATAERR, "%s: the validation inputs have %lld values per record, the training inputs %lld", vals[0],
-                 (long long)val.numel, (long long)train.numel);
+    if (cfg.arch == CX_ARCH_M3H && cx_mt_config_m3h(&cfg, &train)) cx_usage_error("%s", cx_errmsg());
+    for (int p = 0; nvals && p < train.nparts; p++)
+        if (val.part_numel[p] != train.part_numel[p])
+            cx_fatal(EX_DATAERR, "%s: input tensor %d has %lld values per record, in the training inputs %lld", vals[0],
+                     p + 1, (long long)val.part_numel[p], (long long)train.part_numel[p]);
     for (int t = 0; t < cfg.ntasks; t++)
-        if (!cx_mt_data_labelled(&train, t))
+        if (cfg.tasks[t].kind != CX_TASK_CLUSTERING && !cx_mt_data_labelled(&train, t))
             cx_fatal(EX_DATAERR, "no training record has a label for task %s (meta.%s)", cfg.tasks[t].name, cfg.tasks[t].field);
 
     cx_mt_model model;
     if (cx_mt_model_build(&model, &cfg, o.batch)) cx_die();
     if (cx_graph_plan(model.g, CX_MODE_TRAIN)) cx_die();
     cx_graph_init(model.g, o.seed);
+    cx_mt_model_init_bias(&model, &train);
     if (weights) {
         const cx_backbone *b = cx_backbone_find(backbone);
         const char *skip[] = {b->classifier, "heads.", NULL};

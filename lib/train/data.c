@@ -15,36 +15,42 @@ static int record_input(cx_mt_data *d, const cx_record *rec, const char *input, 
     char names[256];
     snprintf(names, sizeof names, "%s", input);
     bool several = strchr(names, ',') != NULL;
+    /* one tensor: its whole shape must match, before anything is copied */
+    const cx_tensor *one = several || !dst ? NULL : cx_record_tensor(rec, input);
+    if (one) {
+        if (one->ndim != d->ndim || memcmp(one->shape, d->shape, (size_t)d->ndim * sizeof d->shape[0])) {
+            char have[128], want[128];
+            cx_shape_format(have, sizeof have, one->ndim, one->shape);
+            cx_shape_format(want, sizeof want, d->ndim, d->shape);
+            return cx_err(EX_DATAERR, "%s: record %lld (id \"%s\"): tensors.%s: shape %s, the first record had %s", file,
+                          (long long)rec->index, rec->id, input, have, want);
+        }
+    }
     int64_t total = 0;
-    for (char *save = NULL, *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+    int part = 0;
+    for (char *save = NULL, *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save), part++) {
+        if (part == CX_TRAIN_MAX_PARTS) return cx_err(EX_USAGE, "input %s: more than %d tensors", input, CX_TRAIN_MAX_PARTS);
         const cx_tensor *t = cx_record_tensor(rec, name);
         if (!t) return cx_err(EX_DATAERR, "%s: record %lld (id \"%s\"): tensors.%s: missing", file, (long long)rec->index, rec->id, name);
         if (several && t->ndim != 1)
             return cx_err(EX_DATAERR, "%s: record %lld (id \"%s\"): tensors.%s: not 1-D (several inputs are concatenated)",
                           file, (long long)rec->index, rec->id, name);
         int64_t n = cx_tensor_numel(t);
-        if (dst)
+        if (!dst) {
+            d->part_numel[part] = n;
+            if (!several) d->ndim = t->ndim, memcpy(d->shape, t->shape, sizeof t->shape);
+        } else if (n != d->part_numel[part]) {
+            return cx_err(EX_DATAERR, "%s: record %lld (id \"%s\"): tensors.%s: %lld values, the first record had %lld", file,
+                          (long long)rec->index, rec->id, name, (long long)n, (long long)d->part_numel[part]);
+        } else {
             for (int64_t i = 0; i < n; i++) dst[total + i] = (float)cx_tensor_get(t, i);
-        else if (!several)
-            d->ndim = t->ndim, memcpy(d->shape, t->shape, sizeof t->shape);
+        }
         total += n;
     }
     if (!dst) {
         if (several) d->ndim = 1, d->shape[0] = total;
         d->numel = total;
-    } else if (total != d->numel) {
-        return cx_err(EX_DATAERR, "%s: record %lld (id \"%s\"): tensors.%s: %lld values, the first record had %lld", file,
-                      (long long)rec->index, rec->id, input, (long long)total, (long long)d->numel);
-    }
-    if (!several) {
-        const cx_tensor *t = cx_record_tensor(rec, input);
-        if (t->ndim != d->ndim || memcmp(t->shape, d->shape, (size_t)d->ndim * sizeof d->shape[0])) {
-            char have[128], want[128];
-            cx_shape_format(have, sizeof have, t->ndim, t->shape);
-            cx_shape_format(want, sizeof want, d->ndim, d->shape);
-            return cx_err(EX_DATAERR, "%s: record %lld (id \"%s\"): tensors.%s: shape %s, the first record had %s", file,
-                          (long long)rec->index, rec->id, input, have, want);
-        }
+        d->nparts = part;
     }
     return 0;
 }

@@ -14,11 +14,15 @@
 #include "core/value.h"
 #include "train/task.h"
 
+#define CX_TRAIN_MAX_PARTS 8
+
 typedef struct {
     int64_t n;                 /* records */
     int ndim;                  /* per-sample input shape */
     int64_t shape[CX_MAX_DIMS];
     int64_t numel;             /* floats per sample */
+    int nparts;                /* the input tensors, in the order named */
+    int64_t part_numel[CX_TRAIN_MAX_PARTS];   /* floats of each; they sum to numel */
     float *x;                  /* [n, numel] */
     int ntasks;
     double *label;             /* [n, ntasks]; NaN: no label for that task */

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -72,8 +73,13 @@ void cx_mt_prediction_record(const cx_mt_config *c, const cx_mt_predictions *p, 
         const cx_task *task = &c->tasks[t];
         double y = d->label[i * d->ntasks + t];
         snprintf(key, sizeof key, "%s_true", task->name);
-        cx_map_set(&rec->meta, key, isnan(y) ? cx_nil() : task->kind == CX_TASK_REGRESSION ? cx_float(y) : cx_int((int64_t)y));
+        bool integer = cx_task_is_classification(task) || (task->kind == CX_TASK_CLUSTERING && y == floor(y));
+        cx_map_set(&rec->meta, key, isnan(y) ? cx_nil() : integer ? cx_int((int64_t)y) : cx_float(y));
         snprintf(key, sizeof key, "%s_pred", task->name);
+        if (task->kind == CX_TASK_CLUSTERING) {
+            cx_map_set(&rec->meta, key, cx_int(p->cluster[t][i]));
+            continue;
+        }
         if (task->kind == CX_TASK_REGRESSION) {
             cx_map_set(&rec->meta, key, cx_float(p->value[t][i]));
             continue;
@@ -86,4 +92,23 @@ void cx_mt_prediction_record(const cx_mt_config *c, const cx_mt_predictions *p, 
         cx_tensor *pt = cx_record_add_tensor(rec, key, CX_F32, 1, shape);
         memcpy(pt->data, prob, (size_t)task->classes * sizeof *prob);
     }
+    if (p->attention) {
+        int64_t shape[2] = {c->ntasks, c->ntasks};
+        cx_tensor *at = cx_record_add_tensor(rec, "attention", CX_F32, 2, shape);
+        memcpy(at->data, p->attention + i * c->ntasks * c->ntasks, (size_t)(c->ntasks * c->ntasks) * sizeof(float));
+    }
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+cx_value cx_mt_task_set(const cx_mt_config *c) {
+    const char *names[CX_MAX_TASKS];
+    for (int t = 0; t < c->ntasks; t++) names[t] = c->tasks[t].name;
+    qsort(names, (size_t)c->ntasks, sizeof names[0], compare_names);
+    char list[CX_MAX_TASKS * CX_TASK_NAME_MAX];
+    size_t len = 0;
+    for (int t = 0; t < c->ntasks; t++) len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", t ? "," : "", names[t]);
+    return cx_str(list);
 }

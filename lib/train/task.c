@@ -24,8 +24,17 @@ bool cx_task_is_classification(const cx_task *t) {
     return t->kind == CX_TASK_BINARY || t->kind == CX_TASK_MULTICLASS;
 }
 
+void cx_tasks_m3h_losses(cx_task *tasks, int n) {
+    for (int i = 0; i < n; i++) {
+        if (tasks[i].loss_given) continue;
+        if (tasks[i].kind == CX_TASK_BINARY) tasks[i].loss = CX_LOSS_BCE;
+        else if (tasks[i].kind == CX_TASK_MULTICLASS) tasks[i].loss = CX_LOSS_NLL;
+    }
+}
+
 int cx_task_outputs(const cx_task *t) {
     if (t->kind == CX_TASK_REGRESSION) return 1;
+    if (t->kind == CX_TASK_CLUSTERING) return 0;
     if (t->kind == CX_TASK_BINARY && t->loss == CX_LOSS_BCE) return 1;
     return t->classes;
 }
@@ -114,6 +123,7 @@ int cx_task_parse(const char *spec, cx_task *t) {
         } else if (!strncmp(item, "loss=", 5)) {
             if (cx_task_loss_parse(item + 5, &t->loss))
                 return cx_err(EX_USAGE, "task '%s': unknown loss '%s' (ce, bce, nll, mae, mse)", spec, item + 5);
+            t->loss_given = true;
         } else {
             return cx_err(EX_USAGE, "task '%s': unknown option '%s' (weight=W, loss=L)", spec, item);
         }

@@ -29,6 +29,7 @@ typedef struct {
     int classes;                    /* binary 2, multiclass K, clustering K (k-means), regression 0 */
     cx_task_loss loss;
     double weight;                  /* > 0; multiplies the task's loss (default 1) */
+    bool loss_given;                /* the spec named its loss (else the kind's default) */
 } cx_task;
 
 /* "ce", "bce", "nll", "mae", "mse", "recon", and back (-1 when unknown, nothing recorded). */
@@ -45,8 +46,12 @@ int cx_tasks_read(const char *path, cx_task *tasks, int *n, int max);
 /* Refuse two tasks of one name. 0 or EX_USAGE. */
 int cx_tasks_check(const cx_task *tasks, int n);
 
+/* The M3H paper's losses for the tasks whose spec names none: binary bce (one logit),
+ * multiclass nll (the head ends in a log-softmax). */
+void cx_tasks_m3h_losses(cx_task *tasks, int n);
+
 /* Width of the task's head output: binary ce/nll 2, bce 1; multiclass K; regression 1;
- * clustering K (the latent width). */
+ * clustering: none here (the M3H latent width is the model's, cx_mt_config.latent_dim). */
 int cx_task_outputs(const cx_task *t);
 bool cx_task_is_classification(const cx_task *t);
 

@@ -8,6 +8,7 @@
 #include "core/cli.h"
 #include "core/error.h"
 #include "io/stream.h"
+#include "eval/cluster.h"
 #include "nn/checkpoint.h"
 
 /* ---- losses ---- */
@@ -48,6 +49,10 @@ double cx_mt_loss_compute(const cx_mt_model *m, const cx_mt_loss *l, const doubl
     double total = 0;
     for (int t = 0; t < nt; t++) {
         const cx_task *task = &m->cfg.tasks[t];
+        if (task->kind == CX_TASK_CLUSTERING) {   /* unsupervised: cx_mt_model_aux_loss */
+            if (task_loss) task_loss[t] = 0;
+            continue;
+        }
         int w = cx_task_outputs(task);
         for (int i = 0; i < batch; i++) {
             double y = labels[i * nt + t];
@@ -84,7 +89,7 @@ double cx_mt_loss_compute(const cx_mt_model *m, const cx_mt_loss *l, const doubl
             if (dout) cx_mse_backward(&ed, dout, NULL, &scale, out, target, mask);
             break;
         case CX_LOSS_RECON:
-            break;   /* unsupervised: M3H's auxiliary loss */
+            break;
         }
         if (task_loss) task_loss[t] = lt;
         total += task->weight * lt;
@@ -129,11 +134,14 @@ int64_t *cx_mt_epoch_order(const cx_mt_data *d, cx_sampler sampler, uint64_t see
 }
 
 void cx_mt_gather(const cx_mt_model *m, const cx_mt_data *d, const int64_t *idx, int batch, double *labels) {
-    float *x = cx_graph_data(m->g, m->input);
-    for (int i = 0; i < batch; i++) {
-        memcpy(x + (int64_t)i * d->numel, d->x + idx[i] * d->numel, (size_t)d->numel * sizeof *x);
-        memcpy(labels + (int64_t)i * d->ntasks, d->label + idx[i] * d->ntasks, (size_t)d->ntasks * sizeof *labels);
+    /* each graph input takes its slice of the record's floats */
+    for (int k = 0, at = 0; k < m->ninputs; at += (int)m->input_numel[k], k++) {
+        float *x = cx_graph_data(m->g, m->inputs[k]);
+        int64_t width = m->input_numel[k];
+        for (int i = 0; i < batch; i++) memcpy(x + i * width, d->x + idx[i] * d->numel + at, (size_t)width * sizeof *x);
     }
+    for (int i = 0; i < batch; i++)
+        memcpy(labels + (int64_t)i * d->ntasks, d->label + idx[i] * d->ntasks, (size_t)d->ntasks * sizeof *labels);
 }
 
 /* ---- predictions ---- */
@@ -143,18 +151,66 @@ static double label_weight(const cx_task *task, const float *cw, double y) {
     return cw && (task->loss == CX_LOSS_CE || task->loss == CX_LOSS_NLL) ? cw[(int)y] : 1.0;
 }
 
+/* The nearest of k centroids [k, dim] to a point (ties: the lower index). */
+static int32_t nearest_centroid(const float *centroid, int k, int dim, const float *x) {
+    int32_t best = 0;
+    double best_d = INFINITY;
+    for (int c = 0; c < k; c++) {
+        double dist = 0;
+        for (int j = 0; j < dim; j++) {
+            double diff = (double)x[j] - centroid[(int64_t)c * dim + j];
+            dist += diff * diff;
+        }
+        if (dist < best_d) best_d = dist, best = c;
+    }
+    return best;
+}
+
+/* Copy what one forward over records start..start+batch) gave into p. */
+static void keep_outputs(cx_mt_model *m, cx_mt_predictions *p, int64_t start, int batch) {
+    int nt = m->cfg.ntasks;
+    for (int t = 0; t < nt; t++) {
+        const cx_task *task = &m->cfg.tasks[t];
+        if (task->kind == CX_TASK_CLUSTERING) {
+            int dim = m->cfg.latent_dim, k = task->classes;
+            const float *z = cx_graph_data(m->g, m->out[t]), *centroid = cx_graph_data(m->g, m->centroids);
+            memcpy(p->latent[t] + start * dim, z, (size_t)batch * (size_t)dim * sizeof *z);
+            for (int i = 0; i < batch; i++) p->cluster[t][start + i] = nearest_centroid(centroid, k, dim, z + (int64_t)i * dim);
+            continue;
+        }
+        for (int i = 0; i < batch; i++) {
+            float *prob = p->prob[t] ? p->prob[t] + (start + i) * task->classes : NULL;
+            double *value = p->value[t] ? p->value[t] + start + i : NULL;
+            cx_mt_prediction(m, t, i, prob, value);
+        }
+    }
+    if (p->attention)
+        memcpy(p->attention + start * nt * nt, cx_graph_data(m->g, m->m3h.attention),
+               (size_t)batch * (size_t)(nt * nt) * sizeof(float));
+}
+
 int cx_mt_predict(cx_mt_model *m, const cx_mt_data *d, const cx_mt_loss *l, cx_mt_predictions *p) {
     memset(p, 0, sizeof *p);
     int nt = m->cfg.ntasks, rc;
     p->n = d->n;
     p->ntasks = nt;
+    p->latent_dim = m->cfg.latent_dim;
     for (int t = 0; t < nt; t++) {
-        if (m->cfg.tasks[t].kind == CX_TASK_REGRESSION) p->value[t] = cx_malloc((size_t)d->n * sizeof(double));
-        else p->prob[t] = cx_malloc((size_t)(d->n * m->cfg.tasks[t].classes) * sizeof(float));
+        const cx_task *task = &m->cfg.tasks[t];
+        if (task->kind == CX_TASK_REGRESSION) {
+            p->value[t] = cx_malloc((size_t)d->n * sizeof(double));
+        } else if (task->kind == CX_TASK_CLUSTERING) {
+            p->latent[t] = cx_malloc((size_t)(d->n * m->cfg.latent_dim) * sizeof(float));
+            p->cluster[t] = cx_malloc((size_t)d->n * sizeof(int32_t));
+        } else {
+            p->prob[t] = cx_malloc((size_t)(d->n * task->classes) * sizeof(float));
+        }
     }
+    if (m->cfg.arch == CX_ARCH_M3H) p->attention = cx_malloc((size_t)(d->n * nt * nt) * sizeof(float));
     if ((rc = cx_graph_plan(m->g, CX_MODE_EVAL))) return rc;
     cx_mt_loss sum = *l;
     sum.norm = CX_REDUCE_SUM;
+    int cluster = cx_mt_clustering_task(&m->cfg);
     double loss_sum[CX_MAX_TASKS] = {0}, denom[CX_MAX_TASKS] = {0}, part[CX_MAX_TASKS];
     double *labels = cx_malloc((size_t)(m->max_batch * nt) * sizeof *labels);
     int64_t *idx = cx_malloc((size_t)m->max_batch * sizeof *idx);
@@ -171,11 +227,15 @@ int cx_mt_predict(cx_mt_model *m, const cx_mt_data *d, const cx_mt_loss *l, cx_m
             for (int i = 0; i < batch; i++) {
                 double y = labels[i * nt + t];
                 if (!isnan(y)) denom[t] += label_weight(task, l->class_weight[t], y);
-                float *prob = p->prob[t] ? p->prob[t] + (start + i) * task->classes : NULL;
-                double *value = p->value[t] ? p->value[t] + start + i : NULL;
-                cx_mt_prediction(m, t, i, prob, value);
             }
         }
+        if (cluster >= 0) {   /* the reconstruction MSE is a mean over the batch: weigh it by its size */
+            double recon;
+            cx_mt_model_aux_loss(m, &recon, NULL);
+            loss_sum[cluster] += recon * batch;
+            denom[cluster] += batch;
+        }
+        keep_outputs(m, p, start, batch);
     }
     free(labels);
     free(idx);
@@ -190,7 +250,10 @@ void cx_mt_predictions_free(cx_mt_predictions *p) {
     for (int t = 0; t < p->ntasks; t++) {
         free(p->prob[t]);
         free(p->value[t]);
+        free(p->latent[t]);
+        free(p->cluster[t]);
     }
+    free(p->attention);
     memset(p, 0, sizeof *p);
 }
 
@@ -199,6 +262,17 @@ void cx_mt_task_output(const cx_mt_predictions *p, const cx_mt_data *d, const cx
     memset(out, 0, sizeof *out);
     out->kind = task->kind;
     out->k = task->classes;
+    if (task->kind == CX_TASK_CLUSTERING) {
+        out->n = d->n;
+        out->dim = p->latent_dim;
+        out->x = p->latent[t];
+        out->cluster = p->cluster[t];
+        if (rows) {
+            *rows = cx_malloc((size_t)(d->n ? d->n : 1) * sizeof **rows);
+            for (int64_t i = 0; i < d->n; i++) (*rows)[i] = i;
+        }
+        return;
+    }
     int64_t m = cx_mt_data_labelled(d, t), j = 0;
     int64_t *row = cx_malloc((size_t)(m ? m : 1) * sizeof *row);
     for (int64_t i = 0; i < d->n; i++)
@@ -243,11 +317,12 @@ typedef struct {
     bool have_best, done;
     double best;
     int64_t best_epoch, bad_epochs;
-    double loss_sum[CX_MAX_TASKS]; /* this epoch's per-batch task losses, summed */
-    int64_t loss_count[CX_MAX_TASKS];
+    double loss_sum[CX_MAX_TASKS + 1]; /* this epoch's per-batch task losses (M3H: then the contrastive), summed */
+    int64_t loss_count[CX_MAX_TASKS + 1];
     cx_value log;                  /* array of the epochs' rows */
 } progress_state;
 
+/* nt: the loss slots (the tasks, and M3H's contrastive loss) */
 static cx_value progress_to_value(const progress_state *p, int nt) {
     cx_value v = cx_map();
     cx_map_set(&v, "batch", cx_int(p->batch));
@@ -376,6 +451,9 @@ static int parse_monitor(const cx_mt_config *c, const char *monitor, int *task, 
         *task = t;
         *metric = colon + 1;
         if (!strcmp(*metric, "loss")) return 0;
+        if (c->tasks[t].kind == CX_TASK_CLUSTERING)
+            return cx_err(EX_USAGE, "--monitor %s: the clusters exist only after training; monitor %s:loss", monitor,
+                          c->tasks[t].name);
         const char *const *names;
         int nm = cx_metric_names(c->tasks[t].kind, &names);
         for (int k = 0; k < nm; k++)
@@ -392,13 +470,45 @@ static bool better(double x, double best, bool higher) {
     return higher ? x > best : x < best;
 }
 
+/* k-means on the training latents of the best checkpoint; its centroids into that checkpoint. */
+static int fit_clusters(cx_mt_model *m, const cx_mt_data *train, const cx_train_options *o) {
+    int t = cx_mt_clustering_task(&m->cfg), k = m->cfg.tasks[t].classes, dim = m->cfg.latent_dim;
+    int64_t np;
+    cx_graph_params(m->g, &np);
+    cx_train_state st = {0};
+    st.m = cx_calloc((size_t)(np ? np : 1), sizeof(float));
+    st.v = cx_calloc((size_t)(np ? np : 1), sizeof(float));
+    cx_mt_loss none = {.norm = CX_REDUCE_MEAN};
+    cx_mt_predictions p = {0};
+    int rc = cx_checkpoint_load(o->best_path, m->g, &st);
+    if (!rc && !(rc = cx_mt_predict(m, train, &none, &p))) {
+        cx_kmeans_options ko;
+        cx_kmeans_defaults(&ko, k);
+        ko.seed = o->seed;
+        int32_t *assign = cx_malloc((size_t)train->n * sizeof *assign);
+        rc = cx_kmeans(p.latent[t], train->n, dim, &ko, cx_graph_data(m->g, m->centroids), assign, NULL);
+        free(assign);
+    }
+    cx_mt_predictions_free(&p);
+    if (!rc) rc = cx_checkpoint_save(o->best_path, m->g, &st);
+    free(st.m);
+    free(st.v);
+    cx_train_state_free(&st);
+    return rc ? cx_err_prefix("task %s: k-means", m->cfg.tasks[t].name) : 0;
+}
+
 int cx_mt_train(cx_mt_model *m, const cx_mt_data *train, const cx_mt_data *val, const cx_train_options *o,
                 const cx_value *run_config) {
     cx_graph *g = m->g;
     int nt = m->cfg.ntasks, monitor_task, rc;
+    bool m3h = m->cfg.arch == CX_ARCH_M3H;
+    int nslots = nt + m3h, cluster = cx_mt_clustering_task(&m->cfg);
     const char *monitor_metric;
     if ((rc = parse_monitor(&m->cfg, o->monitor ? o->monitor : "loss", &monitor_task, &monitor_metric))) return rc;
     bool higher = cx_metric_higher_is_better(monitor_metric);
+    if (cluster >= 0 && m->cfg.tasks[cluster].classes > train->n)
+        return cx_err(EX_DATAERR, "task %s: %d clusters but %lld training records", m->cfg.tasks[cluster].name,
+                      m->cfg.tasks[cluster].classes, (long long)train->n);
     if ((rc = cx_graph_plan(g, CX_MODE_TRAIN))) return rc;
     int64_t np, nbuf;
     float *params = cx_graph_params(g, &np), *grads = cx_graph_param_grads(g, &np);
@@ -428,7 +538,7 @@ int cx_mt_train(cx_mt_model *m, const cx_mt_data *train, const cx_mt_data *val, 
             goto resume_out;
         }
         if ((rc = cx_checkpoint_load(o->state_path, g, &st))) goto resume_out;
-        rc = progress_from_value(&st.extra, &ps, nt, o->state_path);
+        rc = progress_from_value(&st.extra, &ps, nslots, o->state_path);
     resume_out:
         cx_value_free(&want);
         if (rc) goto out;
@@ -463,10 +573,11 @@ int cx_mt_train(cx_mt_model *m, const cx_mt_data *train, const cx_mt_data *val, 
             cx_graph_set_batch(g, batch);
             cx_mt_gather(m, train, order + start, batch, labels);
             if ((rc = cx_graph_forward(g, o->seed, st.step))) goto out;
-            double part[CX_MAX_TASKS];
+            double part[CX_MAX_TASKS + 1];
             cx_mt_loss_compute(m, &loss, labels, batch, part, true);
-            for (int t = 0; t < nt; t++) {
-                bool any = false;
+            if (m3h) cx_mt_model_aux_loss(m, cluster >= 0 ? &part[cluster] : NULL, &part[nt]);
+            for (int t = 0; t < nslots; t++) {
+                bool any = t == nt || t == cluster;   /* the unsupervised losses see every record */
                 for (int i = 0; i < batch && !any; i++) any = !isnan(labels[i * nt + t]);
                 if (any) ps.loss_sum[t] += part[t], ps.loss_count[t]++;
             }
@@ -478,7 +589,7 @@ int cx_mt_train(cx_mt_model *m, const cx_mt_data *train, const cx_mt_data *val, 
             bool stop = o->max_steps > 0 && st.step >= o->max_steps;
             if (o->state_path && (stop || (o->checkpoint_steps > 0 && st.step % o->checkpoint_steps == 0))) {
                 ps.batch++;   /* the state after this batch */
-                rc = save(o->state_path, g, &st, &ps, nt);
+                rc = save(o->state_path, g, &st, &ps, nslots);
                 ps.batch--;
                 if (rc) goto out;
             }
@@ -502,6 +613,12 @@ int cx_mt_train(cx_mt_model *m, const cx_mt_data *train, const cx_mt_data *val, 
             cx_map_set(&row, key, number_or_nil(mean));
             ps.loss_sum[t] = 0, ps.loss_count[t] = 0;
         }
+        if (m3h) {
+            double mean = ps.loss_count[nt] ? ps.loss_sum[nt] / (double)ps.loss_count[nt] : NAN;
+            if (ps.loss_count[nt]) train_loss += m->cfg.contrastive_weight * mean;
+            cx_map_set(&row, "train_loss_contrastive", number_or_nil(mean));
+            ps.loss_sum[nt] = 0, ps.loss_count[nt] = 0;
+        }
         cx_map_set(&row, "train_loss", cx_float(train_loss));
         bool improved = true;
         if (val) {
@@ -523,11 +640,12 @@ int cx_mt_train(cx_mt_model *m, const cx_mt_data *train, const cx_mt_data *val, 
         ps.done = st.epoch + 1 >= o->epochs ||
                   (val && o->patience > 0 && epoch + 1 >= o->warmup && ps.bad_epochs >= o->patience);
         st.epoch++;   /* the state after this epoch */
-        if (improved && (rc = save(o->best_path, g, &st, &ps, nt))) goto out;
-        if (o->state_path && (rc = save(o->state_path, g, &st, &ps, nt))) goto out;
+        if (improved && (rc = save(o->best_path, g, &st, &ps, nslots))) goto out;
+        if (o->state_path && (rc = save(o->state_path, g, &st, &ps, nslots))) goto out;
         if (o->log_path && (rc = write_log(o->log_path, &ps, train))) goto out;
         st.epoch--;
     }
+    if (cluster >= 0) rc = fit_clusters(m, train, o);
 out:
     free(order);
     free(labels);

@@ -15,7 +15,15 @@
  *   balanced  each slot of the epoch goes to the tasks in turn and draws a record uniformly
  *             (with replacement) among those labelled for that task
  * A final batch of one record is dropped when the model has BatchNorm (batch statistics of one
- * value do not exist); otherwise the last batch may be short. */
+ * value do not exist); otherwise the last batch may be short.
+ *
+ * M3H adds to L the auxiliary losses of cx_mt_model_aux_loss: w_c * the mean InfoNCE between
+ * the modality projections, and the clustering task's weight * the autoencoder's reconstruction
+ * MSE (that task's loss in the log). The validation loss has the tasks' losses (the
+ * reconstruction included) but not the contrastive term, which depends on the batch. When
+ * training ends (all epochs, or early stopping) and the model has a clustering task, k-means
+ * (k-means++ seeding, 10 restarts, seeded by --seed) runs on the training records' latents of
+ * the best checkpoint and the centroids are written into it (buffer clustering.centroids). */
 #ifndef CX_TRAIN_TRAIN_H
 #define CX_TRAIN_TRAIN_H
 
@@ -60,6 +68,10 @@ typedef struct {
     int ntasks;
     float *prob[CX_MAX_TASKS];     /* [n, K] classification */
     double *value[CX_MAX_TASKS];   /* [n] regression */
+    int latent_dim;
+    float *latent[CX_MAX_TASKS];   /* [n, latent_dim] clustering (M3H) */
+    int32_t *cluster[CX_MAX_TASKS];/* [n] clustering: the nearest of the checkpoint's centroids */
+    float *attention;              /* [n, T, T] M3H's cross-task attention, or NULL */
     double task_loss[CX_MAX_TASKS];/* task-mean loss over all labelled records (nan: none) */
     double loss;                   /* sum_t w_t task_loss[t] over the tasks with labels */
 } cx_mt_predictions;
@@ -70,7 +82,8 @@ int cx_mt_predict(cx_mt_model *m, const cx_mt_data *d, const cx_mt_loss *l, cx_m
 void cx_mt_predictions_free(cx_mt_predictions *p);
 
 /* The labelled records of task t as a cx_task_output over them (arrays allocated into *out and
- * freed by cx_mt_task_output_free); rows[j] (may be NULL) gets the record of output sample j. */
+ * freed by cx_mt_task_output_free); rows[j] (may be NULL) gets the record of output sample j.
+ * A clustering task needs no label: every record, its latent and its cluster. */
 void cx_mt_task_output(const cx_mt_predictions *p, const cx_mt_data *d, const cx_task *task, int t,
                        cx_task_output *out, int64_t **rows);
 void cx_mt_task_output_free(cx_task_output *out);

@@ -97,3 +97,13 @@ EOF
     [[ "${lines[1]}" =~ ^prognosis,[0-9]+,$ ]]
     [ "${lines[2]}" = "brixia,0," ]
 }
+
+@test "mt-eval tags every metrics record with task_set, the sorted task names, unless --tag sets it" {
+    trained
+    mt-eval -m model.cxs -o m.cxs test.cxs
+    run cxr-inspect --csv task_set m.cxs
+    [ "${lines[1]}" = 'prognosis,"brixia,prognosis"' ]
+    [ "${lines[2]}" = 'brixia,"brixia,prognosis"' ]
+    mt-eval -m model.cxs -o m2.cxs --tag task_set=mine test.cxs
+    [ "$(cxr-inspect --csv task_set m2.cxs | tail -1)" = "brixia,mine" ]
+}

@@ -37,8 +37,8 @@ CROPS=(-b shufflenet_v2_x0_5 --batch 6 --threads 1)
     assert_fails 64 "^mt-train: --output BEST.cxs is required"
     run mt-train "${TASKS[@]}" --input embedding -o best.cxs --resume e.cxs
     assert_fails 64 "^mt-train: --resume needs --state FILE"
-    run mt-train "${TASKS[@]}" --input embedding -o best.cxs --arch m3h e.cxs
-    assert_fails 64 "^mt-train: --arch m3h: not yet built"
+    run mt-train "${TASKS[@]}" -b resnet18 -o best.cxs --arch m3h e.cxs
+    assert_fails 64 "^mt-train: --arch m3h takes embeddings"
     run mt-train "${TASKS[@]}" --input embedding -o best.cxs --val e.cxs --monitor brixia:mae e.cxs
     assert_fails 64 "^mt-train: --monitor brixia:mae: a multiclass task reports no metric 'mae'"
     run mt-train --task p:binary:prognosis --task p:binary:prognosis --input embedding -o best.cxs e.cxs
