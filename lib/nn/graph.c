@@ -1081,9 +1081,12 @@ void cx_graph_backward(cx_graph *g) {
             if (planned_kind(r) && r->has_grad && r->grad_start == 2 * n + 1 - i)
                 memset(g->arena + r->grad_at, 0, (size_t)g->batch * (size_t)r->sample_numel * sizeof(float));
         }
-        bool needed = false;
+        /* An op whose outputs nothing reads (a branch that feeds no loss) passes no gradient on:
+         * its inputs keep the zeros written above. */
+        bool needed = false, flows = false;
         for (int k = 0; k < o->nin; k++) needed |= in_grad(g, o, k) != NULL;
-        if (needed) backward_op(g, o);
+        for (int k = 0; k < o->nout; k++) flows |= cx_graph_grad(g, o->out[k]) != NULL;
+        if (needed && flows) backward_op(g, o);
     }
 }
 

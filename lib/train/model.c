@@ -140,10 +140,6 @@ int cx_mt_config_m3h(cx_mt_config *c, const cx_mt_data *d) {
         if (is_clustering && ++clustering > 1)
             return cx_err(EX_USAGE, "--arch m3h: task %s: at most one clustering task (one autoencoder)", c->tasks[t].name);
     }
-    /* the shared-task net feeds only supervised tasks: alone, the autoencoder would leave it
-     * without a gradient, which the engine's backward does not accept */
-    if (clustering == c->ntasks)
-        return cx_err(EX_USAGE, "--arch m3h: the clustering task %s needs a supervised task beside it", c->tasks[0].name);
     return 0;
 }
 

@@ -426,3 +426,47 @@ TEST(weights_round_trip_and_strict_keys) {
     cx_graph_free(a.g);
     cx_graph_free(b.g);
 }
+
+/* A branch whose result feeds nothing (here linear -> dropout, as an M3H clustering-only run
+ * leaves its shared-task net) gets no gradient: backward skips it and the parameters it reads
+ * get zeros, while the live branch's gradients are those of a graph without the dead one. */
+static void build_two_branches(cx_graph *g, bool dead_branch, cx_var *x, cx_var *y) {
+    int64_t xs[1] = {3}, ws[2] = {2, 3}, bs[1] = {2};
+    *x = cx_graph_input(g, "x", 1, xs, true);
+    cx_var w = cx_graph_param(g, "live.weight", 2, ws, CX_INIT_UNIFORM_FAN_IN);
+    cx_var b = cx_graph_param(g, "live.bias", 1, bs, CX_INIT_UNIFORM_FAN_IN);
+    *y = cx_graph_linear(g, *x, w, b);
+    if (dead_branch) {
+        cx_var dw = cx_graph_param(g, "dead.weight", 2, ws, CX_INIT_UNIFORM_FAN_IN);
+        cx_graph_dropout(g, cx_graph_linear(g, *x, dw, -1), 0.5);
+    }
+    cx_graph_output(g, *y);
+}
+
+TEST(graph_backward_skips_a_branch_that_feeds_nothing) {
+    cx_graph *with = cx_graph_new(2), *without = cx_graph_new(2);
+    cx_var xa, ya, xb, yb;
+    build_two_branches(with, true, &xa, &ya);
+    build_two_branches(without, false, &xb, &yb);
+    if (!CHECK_EQ(cx_graph_plan(with, CX_MODE_TRAIN), 0) || !CHECK_EQ(cx_graph_plan(without, CX_MODE_TRAIN), 0)) return;
+    cx_graph_init(with, 5);
+    cx_graph_init(without, 5);
+    cx_var live = cx_graph_find(with, "live.weight"), dead = cx_graph_find(with, "dead.weight");
+    memcpy(cx_graph_data(without, cx_graph_find(without, "live.weight")), cx_graph_data(with, live), 6 * sizeof(float));
+    memcpy(cx_graph_data(without, cx_graph_find(without, "live.bias")),
+           cx_graph_data(with, cx_graph_find(with, "live.bias")), 2 * sizeof(float));
+    for (int i = 0; i < 6; i++) cx_graph_data(with, xa)[i] = cx_graph_data(without, xb)[i] = 0.25f * (float)(i - 2);
+    CHECK_EQ(cx_graph_forward(with, 1, 0), 0);
+    CHECK_EQ(cx_graph_forward(without, 1, 0), 0);
+    cx_graph_zero_grad(with);
+    cx_graph_zero_grad(without);
+    for (int i = 0; i < 4; i++) cx_graph_grad(with, ya)[i] = cx_graph_grad(without, yb)[i] = 1.0f + (float)i;
+    cx_graph_backward(with);
+    cx_graph_backward(without);
+    CHECK(!memcmp(cx_graph_grad(with, live), cx_graph_grad(without, cx_graph_find(without, "live.weight")), 6 * sizeof(float)));
+    CHECK(!memcmp(cx_graph_grad(with, xa), cx_graph_grad(without, xb), 6 * sizeof(float)));
+    float zeros[6] = {0};
+    CHECK(!memcmp(cx_graph_grad(with, dead), zeros, sizeof zeros));
+    cx_graph_free(with);
+    cx_graph_free(without);
+}
