@@ -28,6 +28,7 @@ void cx_selection_add_id(cx_selection *s, const char *id) {
     }
     s->ids[s->nids++] = cx_strdup(id);
     s->ids_sorted = false;
+    s->ids_given = true;
 }
 
 int cx_selection_add_ids_from(cx_selection *s, const char *path) {
@@ -36,6 +37,7 @@ int cx_selection_add_ids_from(cx_selection *s, const char *path) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    s->ids_given = true;   /* an empty list selects nothing, not everything */
     while ((n = getline(&line, &cap, f)) > 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n) cx_selection_add_id(s, line);
@@ -85,7 +87,7 @@ int cx_selection_add_where(cx_selection *s, const char *expr) {
 
 void cx_selection_add_has(cx_selection *s, const char *field) { add_cond(s, field, strlen(field), CX_WHERE_HAS, cx_nil()); }
 
-bool cx_selection_active(const cx_selection *s) { return s->nids || s->nranges || s->nconds || s->invert; }
+bool cx_selection_active(const cx_selection *s) { return s->ids_given || s->nranges || s->nconds || s->invert; }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -101,7 +103,8 @@ static bool value_matches(const cx_value *have, const cx_value *want) {
 }
 
 static bool match(cx_selection *s, const cx_record *r) {
-    if (s->nids) {
+    if (s->ids_given) {
+        if (!s->nids) return false;
         if (!s->ids_sorted) {
             qsort(s->ids, s->nids, sizeof *s->ids, cmp_str);
             s->ids_sorted = true;

@@ -15,6 +15,7 @@ typedef struct {
     char **ids;
     size_t nids, capids;
     bool ids_sorted;
+    bool ids_given;   /* an id list was given, possibly empty */
     struct cx_index_range { int64_t lo, hi; } *ranges;   /* inclusive; hi = INT64_MAX for "A-" */
     size_t nranges;
     struct cx_where { char *field; cx_where_op op; cx_value value; } *conds;

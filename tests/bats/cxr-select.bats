@@ -44,6 +44,10 @@ ids() {
     [ "$(ids <(cxr-select --id r00004 --id r00001 --id nosuch s.cxs))" = "r00001 r00004 " ]
     printf 'r00005\n\nr00002\r\n' > wanted.txt
     [ "$(ids <(cxr-select --ids-from wanted.txt s.cxs))" = "r00002 r00005 " ]
+    # an empty list names no record: nothing is kept (and --invert keeps everything)
+    : > none.txt
+    [ "$(cxr-inspect -c <(cxr-select --ids-from none.txt s.cxs))" = 0 ]
+    [ "$(cxr-inspect -c <(cxr-select --ids-from none.txt --invert s.cxs))" = 6 ]
     run cxr-select --ids-from missing.txt s.cxs
     assert_fails 66 "^cxr-select: missing.txt: cannot open"
 }
