@@ -1,6 +1,7 @@
 # cxr-mtl: one library (lib/ -> build/libcxr.a), one program per tools/*.c (-> bin/).
 #   make            build everything          make check   unit + bats tests
 #   make demo       the main job on phantom   make bench   speed beside PyTorch
+#   make report     the MDMT grid's tables and plots (demo/report/report.md)
 #   make fuzz       bounded fuzzing runs      make install PREFIX=/usr/local
 #   make SAN=1 ...  the same under AddressSanitizer + UBSan (separate build tree)
 VERSION := 0.1.0
@@ -42,7 +43,7 @@ BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 MAN1      := $(sort $(wildcard man/man1/*.1))
 MAN5      := $(sort $(wildcard man/man5/*.5))
 
-.PHONY: all check unit bats demo bench fuzz install clean deps
+.PHONY: all check unit bats demo report bench fuzz install clean deps
 all: deps $(TOOLS)
 
 include pipelines/deps.mk
@@ -83,6 +84,9 @@ check: deps $(UNIT) $(TOOLS)
 
 demo: all
 	$(MAKE) -f pipelines/demo.mk BIN=$(abspath $(BIN))
+
+report: all
+	$(MAKE) -f pipelines/demo.mk BIN=$(abspath $(BIN)) report
 
 bench: all $(BENCHES)
 	$(MAKE) deps DEPS_EXTRA="python3-torch python3-torchvision"
