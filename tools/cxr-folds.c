@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "data/folds.h"
 #include "io/outfile.h"
+#include "io/spool.h"
 #include "io/stream.h"
 
 static const cx_tool tool = {
@@ -35,30 +36,6 @@ static const cx_tool tool = {
     "\n"
     "Exit status: 0 ok, 64 usage, 65 bad data, 66 no input, 73 cannot create, 74 I/O error.\n",
 };
-
-/* A pipe cannot be read twice: copy it to an unlinked temporary file and read that. */
-static int spool_to_temp(int in, const char *name) {
-    const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cxr-folds-XXXXXX", dir);
-    int fd = mkstemp(path);
-    if (fd < 0) cx_fatal(EX_CANTCREAT, "%s: cannot create a temporary file for %s: %s", path, name, strerror(errno));
-    unlink(path);
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) cx_fatal(EX_IOERR, "%s: read error: %s", name, strerror(errno));
-        if (n == 0) break;
-        for (ssize_t done = 0; done < n;) {
-            ssize_t w = write(fd, buf + done, (size_t)(n - done));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) cx_fatal(EX_IOERR, "%s: cannot write the temporary copy: %s", name, strerror(errno));
-            done += w;
-        }
-    }
-    return fd;
-}
 
 static cx_reader *rewind_and_open(int fd, const char *name) {
     if (lseek(fd, 0, SEEK_SET) < 0) cx_fatal(EX_IOERR, "%s: cannot seek: %s", name, strerror(errno));
@@ -122,7 +99,8 @@ int main(int argc, char **argv) {
     if (fd < 0) cx_fatal(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_CUR) < 0) {
-        int spooled = spool_to_temp(fd, name);
+        int spooled = cx_spool_fd(fd, name);   /* a pipe cannot be read twice */
+        if (spooled < 0) cx_die();
         if (fd != STDIN_FILENO) close(fd);
         fd = spooled;
     }

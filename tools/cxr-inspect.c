@@ -109,11 +109,7 @@ static void print_provenance(const cx_value *h, int depth) {
 
 /* One CSV cell, quoted as RFC 4180 asks when it holds a comma, quote or line break. */
 static void csv_cell(const cx_value *v) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (v && v->kind != CX_NIL) cx_value_write_plain(f, v);
-    fclose(f);
+    char *buf = v && v->kind != CX_NIL ? cx_value_plain_text(v) : cx_strdup("");
     if (strpbrk(buf, ",\"\r\n")) {
         putchar('"');
         for (char *p = buf; *p; p++) {

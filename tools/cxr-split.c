@@ -35,15 +35,6 @@ static char *file_part(char *buf) {
     return buf;
 }
 
-static char *value_text(const cx_value *v) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cx_value_write_plain(f, v);
-    fclose(f);
-    return file_part(buf);
-}
-
 int main(int argc, char **argv) {
     cx_cli_init(&tool, argc, argv);
     const char *by = NULL, *pattern = NULL, *missing = NULL;
@@ -75,7 +66,7 @@ int main(int argc, char **argv) {
     while ((rc = cx_reader_next(in, &rec)) == 1) {
         const cx_value *v = cx_map_get(&rec.meta, by);
         char *text;
-        if (v && v->kind != CX_NIL) text = value_text(v);
+        if (v && v->kind != CX_NIL) text = file_part(cx_value_plain_text(v));
         else if (missing) text = file_part(cx_strdup(missing));
         else cx_fatal(EX_DATAERR, "%s: record %lld (id \"%s\"): meta.%s: missing (use --missing VALUE)",
                       cx_reader_name(in), (long long)rec.index, rec.id, by);

@@ -76,6 +76,41 @@ bool cx_in_list(const char *list, const char *name) {
     return false;
 }
 
+int cx_split_list(const char *what, const char *list, char ***items) {
+    int n = 0;
+    *items = NULL;
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0) {
+            cx_err(EX_USAGE, "%s: empty item in '%s'", what, list);
+            goto fail;
+        }
+        char *item = cx_malloc(len + 1);
+        memcpy(item, p, len);
+        item[len] = 0;
+        for (int i = 0; i < n; i++)
+            if (!strcmp((*items)[i], item)) {
+                cx_err(EX_USAGE, "%s: '%s' given twice", what, item);
+                free(item);
+                goto fail;
+            }
+        *items = cx_realloc(*items, sizeof **items * (size_t)(n + 1));
+        (*items)[n++] = item;
+        if (!end) return n;
+        p = end + 1;
+    }
+fail:
+    cx_free_list(*items, n);
+    *items = NULL;
+    return -1;
+}
+
+void cx_free_list(char **items, int n) {
+    for (int i = 0; i < n; i++) free(items[i]);
+    free(items);
+}
+
 int64_t cx_opt_int(const char *opt, const char *text, int64_t lo, int64_t hi) {
     char *end;
     errno = 0;

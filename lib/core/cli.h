@@ -31,6 +31,10 @@ void cx_usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf
 
 /* Whether name is one of the items of a comma-separated list ("image,mask"). */
 bool cx_in_list(const char *list, const char *name);
+/* The items of a comma list as new strings in *items (free with cx_free_list); their count, or
+ * -1 and EX_USAGE recorded ("WHAT: empty item in 'LIST'", "WHAT: 'X' given twice"), *items NULL. */
+int cx_split_list(const char *what, const char *list, char ***items);
+void cx_free_list(char **items, int n);
 
 /* Strict number parsing for option values; a bad value is a usage error naming the option. */
 int64_t cx_opt_int(const char *opt, const char *text, int64_t lo, int64_t hi);

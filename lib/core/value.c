@@ -234,3 +234,13 @@ static void write_value(FILE *f, const cx_value *v, bool json) {
 
 void cx_value_write_json(FILE *f, const cx_value *v) { write_value(f, v, true); }
 void cx_value_write_plain(FILE *f, const cx_value *v) { write_value(f, v, false); }
+
+char *cx_value_plain_text(const cx_value *v) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) cx_fatal(EX_OSERR, "out of memory");
+    write_value(f, v, false);
+    fclose(f);
+    return buf;
+}

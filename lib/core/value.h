@@ -56,6 +56,8 @@ cx_value cx_value_parse_scalar(const char *text);
  * strings unquoted, for TSV cells and messages. */
 void cx_value_write_json(FILE *f, const cx_value *v);
 void cx_value_write_plain(FILE *f, const cx_value *v);
+/* The plain form as a new string (malloc'd): a meta field in a message, a key or a file name. */
+char *cx_value_plain_text(const cx_value *v);
 void cx_json_string(FILE *f, const char *s);
 
 #endif

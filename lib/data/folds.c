@@ -79,17 +79,6 @@ void cx_fold_table_free(cx_fold_table *t) {
 
 static bool present(const cx_value *v) { return v && v->kind != CX_NIL; }
 
-/* A group or center name: the value as cxr-inspect shows it. */
-static char *value_text(const cx_value *v) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) cx_fatal(EX_OSERR, "out of memory");
-    cx_value_write_plain(f, v);
-    fclose(f);
-    return buf;
-}
-
 /* The class key: each stratification field's value in JSON (absent: null), joined by ','. */
 static char *class_key(const cx_value *meta, const char *fields) {
     char *buf = NULL;
@@ -117,7 +106,7 @@ int cx_fold_table_add(cx_fold_table *t, const cx_value *meta) {
         const cx_value *v = cx_map_get(meta, t->spec.center);
         if (!present(v) && !t->spec.missing_center)
             return cx_err(EX_DATAERR, "meta.%s: missing (use --missing-center VALUE)", t->spec.center);
-        char *name = present(v) ? value_text(v) : cx_strdup(t->spec.missing_center);
+        char *name = present(v) ? cx_value_plain_text(v) : cx_strdup(t->spec.missing_center);
         center = cx_keyset_add(&t->centers, name);
         free(name);
     }
@@ -125,7 +114,7 @@ int cx_fold_table_add(cx_fold_table *t, const cx_value *meta) {
     if (t->spec.group) {
         const cx_value *v = cx_map_get(meta, t->spec.group);
         if (!present(v)) return cx_err(EX_DATAERR, "meta.%s: missing", t->spec.group);
-        char *name = value_text(v);
+        char *name = cx_value_plain_text(v);
         group = cx_keyset_add(&t->groups, name);
         free(name);
     } else {

@@ -7,21 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/error.h"
-
-/* Index of s in names[0..*n), appended when absent. */
-static int name_index(char ***names, int *n, const char *s) {
-    for (int i = 0; i < *n; i++)
-        if (!strcmp((*names)[i], s)) return i;
-    *names = cx_realloc(*names, sizeof **names * (size_t)(*n + 1));
-    (*names)[*n] = cx_strdup(s);
-    return (*n)++;
-}
-
-static void free_names(char **names, int n) {
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
 
 int cx_report_init(cx_report *r, const char *task, const char *metrics) {
     memset(r, 0, sizeof *r);
@@ -29,19 +16,10 @@ int cx_report_init(cx_report *r, const char *task, const char *metrics) {
         r->task = cx_strdup(task);
         r->task_given = true;
     }
-    const char *list = metrics ? metrics : "acc,f1,gmean";
-    for (const char *p = list;;) {
-        size_t len = strcspn(p, ",");
-        char item[64];
-        if (len == 0 || len >= sizeof item) return cx_err(EX_USAGE, "--metrics: bad item in '%s'", list);
-        memcpy(item, p, len);
-        item[len] = 0;
-        int before = r->nmetrics;
-        if (name_index(&r->metric, &r->nmetrics, item) < before)
-            return cx_err(EX_USAGE, "--metrics: '%s' given twice", item);
-        if (!p[len]) return 0;
-        p += len + 1;
-    }
+    int n = cx_split_list("--metrics", metrics ? metrics : "acc,f1,gmean", &r->metric);
+    if (n < 0) return cx_errcode();
+    r->nmetrics = n;
+    return 0;
 }
 
 void cx_report_free(cx_report *r) {
@@ -55,7 +33,7 @@ void cx_report_free(cx_report *r) {
     }
     free(r->cell);
     free(r->task);
-    free_names(r->metric, r->nmetrics);
+    cx_free_list(r->metric, r->nmetrics);
     free(r->backbone);     /* the names themselves belong to the cells */
     free(r->experiment);
     free(r->protocol);
@@ -66,13 +44,7 @@ void cx_report_free(cx_report *r) {
 /* A meta field as text (strings unquoted); NULL when absent or null. */
 static char *field_text(const cx_record *rec, const char *field) {
     const cx_value *v = cx_map_get(&rec->meta, field);
-    if (!v || v->kind == CX_NIL) return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cx_value_write_plain(f, v);
-    fclose(f);
-    return buf;
+    return v && v->kind != CX_NIL ? cx_value_plain_text(v) : NULL;
 }
 
 /* <metric><suffix> of the record: a number, or NaN for null. -1 when absent or not a number. */

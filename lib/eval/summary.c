@@ -6,45 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/error.h"
 #include "eval/metrics.h"
-
-/* Items of a comma list as new strings; -1 (EX_USAGE recorded) on an empty or repeated item. */
-static int split_list(const char *what, const char *list, char ***items) {
-    int n = 0;
-    *items = NULL;
-    for (const char *p = list;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0) {
-            cx_err(EX_USAGE, "%s: empty item in '%s'", what, list);
-            goto fail;
-        }
-        char *item = cx_malloc(len + 1);
-        memcpy(item, p, len);
-        item[len] = 0;
-        for (int i = 0; i < n; i++)
-            if (!strcmp((*items)[i], item)) {
-                cx_err(EX_USAGE, "%s: '%s' given twice", what, item);
-                free(item);
-                goto fail;
-            }
-        *items = cx_realloc(*items, sizeof **items * (size_t)(n + 1));
-        (*items)[n++] = item;
-        if (!end) return n;
-        p = end + 1;
-    }
-fail:
-    for (int i = 0; i < n; i++) free((*items)[i]);
-    free(*items);
-    *items = NULL;
-    return -1;
-}
-
-static void free_list(char **items, int n) {
-    for (int i = 0; i < n; i++) free(items[i]);
-    free(items);
-}
 
 /* Every metric of every kind, each once, in cx_metric_names order. */
 static int all_metrics(const char **out) {
@@ -70,7 +34,7 @@ int cx_summary_init(cx_summary *s, const char *by, const char *metrics, const ch
                     const char *folds_by) {
     memset(s, 0, sizeof *s);
     s->fold_field = fold_field;
-    s->nby = split_list("--by", by, &s->by);
+    s->nby = cx_split_list("--by", by, &s->by);
     if (s->nby < 0) return cx_errcode();
     s->folds_by = -1;
     for (int b = 0; folds_by && b < s->nby; b++)
@@ -84,7 +48,7 @@ int cx_summary_init(cx_summary *s, const char *by, const char *metrics, const ch
         return 0;
     }
     char **given;
-    int ngiven = split_list("--metrics", metrics, &given);
+    int ngiven = cx_split_list("--metrics", metrics, &given);
     if (ngiven < 0) return cx_errcode();
     s->metrics_given = true;
     for (int i = 0; i < ngiven; i++) {
@@ -92,12 +56,12 @@ int cx_summary_init(cx_summary *s, const char *by, const char *metrics, const ch
         while (k < nknown && strcmp(known[k], given[i])) k++;
         if (k == nknown) {
             cx_err(EX_USAGE, "--metrics: unknown metric '%s'", given[i]);
-            free_list(given, ngiven);
+            cx_free_list(given, ngiven);
             return EX_USAGE;
         }
         s->metric[s->nmetrics++] = known[k];
     }
-    free_list(given, ngiven);
+    cx_free_list(given, ngiven);
     return 0;
 }
 
@@ -116,19 +80,9 @@ static void free_group(cx_summary_group *g) {
 void cx_summary_free(cx_summary *s) {
     for (int i = 0; i < s->ngroups; i++) free_group(&s->groups[i]);
     free(s->groups);
-    free_list(s->by, s->nby);
+    cx_free_list(s->by, s->nby);
     free(s->metric);
     memset(s, 0, sizeof *s);
-}
-
-/* A value as plain text (strings unquoted), malloc'd. */
-static char *value_text(const cx_value *v) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cx_value_write_plain(f, v);
-    fclose(f);
-    return buf;
 }
 
 static cx_summary_group *find_or_add_group(cx_summary *s, cx_value *values) {
@@ -219,7 +173,7 @@ int cx_summary_add(cx_summary *s, const cx_record *rec, const char *source) {
     if (fold && fold->kind != CX_NIL) {
         for (size_t i = 0; i < g->folds.u.arr.n; i++)
             if (cx_value_equal(&g->folds.u.arr.items[i], fold)) {
-                char *text = value_text(fold);
+                char *text = cx_value_plain_text(fold);
                 cx_err(EX_DATAERR, WHERE "meta.%s: %s %s appears twice in group %s", WHERE_ARGS, s->fold_field,
                        s->fold_field, text, g->id);
                 free(text);
@@ -361,7 +315,7 @@ void cx_summary_print_flat(const cx_summary *s, FILE *f, cx_table_format format)
     for (int i = 0; i < s->ngroups; i++) {
         const cx_summary_group *g = &s->groups[i];
         for (int b = 0; b < s->nby; b++) {
-            char *text = value_text(&g->values.u.arr.items[b]);
+            char *text = cx_value_plain_text(&g->values.u.arr.items[b]);
             put_cell(f, format, b == 0, text);
             free(text);
         }
@@ -420,7 +374,7 @@ int cx_summary_print_s1(const cx_summary *s, FILE *f, cx_table_format format, co
     int field[S1_FIELDS];
     for (int i = 0; i < S1_FIELDS; i++) field[i] = by_field(s, s1_field_name[i]);
     char **metric_list;
-    int nm = split_list("--metrics", metrics ? metrics : "acc,f1,gmean", &metric_list);
+    int nm = cx_split_list("--metrics", metrics ? metrics : "acc,f1,gmean", &metric_list);
     if (nm < 0) return cx_errcode();
     int *metric = cx_malloc(sizeof *metric * (size_t)nm);
     int rc = 0;
@@ -432,7 +386,7 @@ int cx_summary_print_s1(const cx_summary *s, FILE *f, cx_table_format format, co
     char **text = cx_calloc((size_t)ng * S1_FIELDS, sizeof *text);
     text_set tasks = {0}, backbones = {0}, experiments = {0}, protocols = {0};
     for (int i = 0; i < ng; i++)
-        for (int j = 0; j < S1_FIELDS; j++) text[i * S1_FIELDS + j] = value_text(&s->groups[i].values.u.arr.items[field[j]]);
+        for (int j = 0; j < S1_FIELDS; j++) text[i * S1_FIELDS + j] = cx_value_plain_text(&s->groups[i].values.u.arr.items[field[j]]);
     for (int i = 0; i < ng; i++) text_set_add(&tasks, text[i * S1_FIELDS + S1_TASK]);
     if (!rc && !task && tasks.n > 1) {
         char *names = NULL;
@@ -508,11 +462,11 @@ int cx_summary_print_s1(const cx_summary *s, FILE *f, cx_table_format format, co
     free(cell_group);
     for (int i = 0; i < ng * S1_FIELDS; i++) free(text[i]);
     free(text);
-    free_list(tasks.item, tasks.n);
-    free_list(backbones.item, backbones.n);
-    free_list(experiments.item, experiments.n);
-    free_list(protocols.item, protocols.n);
+    cx_free_list(tasks.item, tasks.n);
+    cx_free_list(backbones.item, backbones.n);
+    cx_free_list(experiments.item, experiments.n);
+    cx_free_list(protocols.item, protocols.n);
     free(metric);
-    free_list(metric_list, nm);
+    cx_free_list(metric_list, nm);
     return rc;
 }

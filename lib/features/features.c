@@ -288,16 +288,6 @@ static int field_value(const cx_record *rec, const char *name, double *x, const 
     return (*v)->kind == CX_STR ? 2 : -1;
 }
 
-static char *value_text(const cx_value *v) {
-    if (v->kind == CX_STR) return cx_strdup(v->u.s);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    cx_value_write_plain(m, v);
-    fclose(m);
-    return buf;
-}
-
 int cx_features_fit_add(cx_features *f, const cx_record *rec) {
     if (f->fitted) return cx_err(EX_SOFTWARE, "features: fit_add after the fit was finished");
     for (int i = 0; i < f->nfields; i++) {
@@ -318,7 +308,7 @@ int cx_features_fit_add(cx_features *f, const cx_record *rec) {
         } else {
             fd->saw_string = true;
         }
-        char *text = value_text(v);
+        char *text = cx_value_plain_text(v);
         table_add(&fd->seen, text);
         free(text);
     }
@@ -420,7 +410,7 @@ static int tabular(const cx_features *f, const cx_record *rec, float *out) {
             out[k++] = kind ? (float)((x - fd->mean) / fd->std) : 0.0f;
         } else {
             if (kind < 0) return cx_err(EX_DATAERR, "meta.%s: neither a number nor a string", fd->name);
-            char *text = kind ? value_text(v) : NULL;
+            char *text = kind ? cx_value_plain_text(v) : NULL;
             for (int64_t l = 0; l < fd->nlevels; l++) out[k++] = text && !strcmp(text, fd->levels[l]) ? 1.0f : 0.0f;
             free(text);
         }

@@ -6,23 +6,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/error.h"
 #include "io/csv.h"
+#include "io/spool.h"
 #include "io/stream.h"
 
 /* ---------------------------------------------------------------- reading */
-
-static char *value_text(const cx_value *v) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cx_value_write_plain(f, v);
-    fclose(f);
-    return buf;
-}
 
 static char *format_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *format_text(const char *fmt, ...) {
@@ -158,49 +149,48 @@ static int read_all(FILE *f, const char *name, char **buf, size_t *len) {
     return 0;
 }
 
-/* Text already in memory, or a stream in memory (standard input), into t. */
-static int read_buffer(char *buf, size_t len, cx_selection *sel, cx_run_table *t) {
+/* A CSV or TSV text in memory into t. */
+static int read_text(char *buf, size_t len, cx_selection *sel, cx_run_table *t) {
     if (len == 0) return cx_err(EX_DATAERR, "%s: empty input", t->name);
-    if (!opens_stream((unsigned char)buf[0])) {
-        if (strlen(buf) != len) return cx_err(EX_DATAERR, "%s: a NUL byte in a text table", t->name);
-        const char *eol = strchr(buf, '\n');
-        bool tabs = memchr(buf, '\t', eol ? (size_t)(eol - buf) : len) != NULL;
-        return tabs ? read_tsv(buf, sel, t) : read_csv(buf, len, sel, t);
-    }
-    int fd = memfd_create("stat-ttest-input", 0);
-    if (fd < 0) return cx_err(EX_OSERR, "%s: memfd_create: %s", t->name, strerror(errno));
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, buf + done, len - done);
-        if (n <= 0) {
-            close(fd);
-            return cx_err(EX_IOERR, "%s: memfd write: %s", t->name, strerror(errno));
-        }
-        done += (size_t)n;
-    }
-    lseek(fd, 0, SEEK_SET);
-    cx_reader *in = cx_reader_open_fd(fd, t->name);
-    int rc = in ? read_stream(in, sel, t) : cx_errcode();
-    close(fd);
-    return rc;
+    if (strlen(buf) != len) return cx_err(EX_DATAERR, "%s: a NUL byte in a text table", t->name);
+    const char *eol = strchr(buf, '\n');
+    bool tabs = memchr(buf, '\t', eol ? (size_t)(eol - buf) : len) != NULL;
+    return tabs ? read_tsv(buf, sel, t) : read_csv(buf, len, sel, t);
 }
 
 int cx_run_table_read(const char *path, cx_selection *sel, cx_run_table *t) {
     *t = (cx_run_table){.name = cx_strdup(strcmp(path, "-") ? path : "standard input")};
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return cx_err(EX_NOINPUT, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    if (strcmp(path, "-")) {
+        f = fopen(path, "rb");
+        if (!f) return cx_err(EX_NOINPUT, "%s: cannot open: %s", path, strerror(errno));
+    } else {
+        /* standard input may be a stream, read by descriptor, or text: keep a copy to read either way */
+        int fd = cx_spool_fd(STDIN_FILENO, t->name);
+        if (fd < 0) return cx_errcode();
+        f = fdopen(fd, "rb");
+        if (!f) {
+            close(fd);
+            return cx_err(EX_OSERR, "%s: fdopen: %s", t->name, strerror(errno));
+        }
+    }
     int first = getc(f);
-    if (f != stdin && opens_stream(first)) {
-        /* a file stream is read record by record, never whole */
+    if (opens_stream(first)) {
+        /* a stream is read record by record, never whole (the copy of standard input from its start) */
+        cx_reader *in = NULL;
+        if (strcmp(path, "-")) in = cx_reader_open(path);
+        else if (lseek(fileno(f), 0, SEEK_SET) == 0) in = cx_reader_open_fd(fileno(f), t->name);
+        else cx_err(EX_IOERR, "%s: cannot seek the temporary copy: %s", t->name, strerror(errno));
+        int rc = in ? read_stream(in, sel, t) : cx_errcode();
         fclose(f);
-        cx_reader *in = cx_reader_open(path);
-        return in ? read_stream(in, sel, t) : cx_errcode();
+        return rc;
     }
     if (first != EOF) ungetc(first, f);
     char *buf;
     size_t len;
     int rc = read_all(f, t->name, &buf, &len);
-    if (f != stdin) fclose(f);
-    if (!rc) rc = read_buffer(buf, len, sel, t);
+    fclose(f);
+    if (!rc) rc = read_text(buf, len, sel, t);
     free(buf);
     return rc;
 }
@@ -231,7 +221,7 @@ static int run_value(const cx_run_table *t, const cx_run *run, const char *colum
     const cx_value *v = cx_map_get(&run->meta, column);
     if (!v || v->kind == CX_NIL) return 0;
     if (!cx_value_number(v, out) || v->kind == CX_BOOL) {
-        char *text = value_text(v);
+        char *text = cx_value_plain_text(v);
         cx_err(EX_DATAERR, "%s: %s: meta.%s: '%s' is not a number", t->name, run->where, column, text);
         free(text);
         return -1;
@@ -285,7 +275,7 @@ static int gather_side(const cx_run_table *t, const cx_question *q, const char *
     for (size_t i = 0; i < t->n && !rc; i++) {
         const cx_value *v = cx_map_get(&t->runs[i].meta, q->field);
         if (!v || v->kind == CX_NIL) continue;
-        char *text = value_text(v);
+        char *text = cx_value_plain_text(v);
         bool mine = !strcmp(text, value);
         free(text);
         if (!mine) continue;

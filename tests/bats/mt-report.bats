@@ -139,7 +139,7 @@ EOF2
     run mt-report --task prognosis -m acc,auroc s.cxs
     assert_fails 65 "^mt-report: s.cxs: record 0 \(id \"a/stl/loco/prognosis\"\): meta.auroc_mean: missing"
     run mt-report -m acc,,f1 s.cxs
-    assert_fails 64 "^mt-report: --metrics: bad item"
+    assert_fails 64 "^mt-report: --metrics: empty item"
     run mt-report -m acc,acc s.cxs
     assert_fails 64 "^mt-report: --metrics: 'acc' given twice"
 }
