@@ -375,7 +375,7 @@ static int save(const char *path, const cx_graph *g, cx_train_state *st, const p
 }
 
 static int write_log(const char *path, const progress_state *p, const cx_mt_data *train) {
-    cx_value header = cx_header_new("training-log");
+    cx_value header = cx_header_new("log");
     for (size_t i = 0; i < train->headers.u.arr.n; i++) cx_header_add_input(&header, &train->headers.u.arr.items[i]);
     cx_writer *w = cx_writer_open(path, &header);
     cx_value_free(&header);
