@@ -303,72 +303,86 @@ size_t cx_conv2d_workspace_bytes(const cx_conv2d_desc *d) {
     return floats * sizeof(float);
 }
 
+/* The dense path's shapes and workspace, the same for forward and backward: a GEMM takes
+ * per_gemm images at once (packed side by side when more than one); a pointwise convolution of
+ * one image reads its input directly, otherwise im2col fills col. */
+typedef struct {
+    window_geom geom;
+    int cin_g, cout_g, rows, per_gemm;
+    int64_t plane_in, plane_out, x_image, y_image;
+    bool direct;
+    float *col, *packed;
+} dense_layout;
+
+static dense_layout dense_layout_of(const cx_conv2d_desc *d, float *work) {
+    dense_layout l;
+    l.geom = conv_geom(d);
+    l.cin_g = d->in_channels / d->groups;
+    l.cout_g = d->out_channels / d->groups;
+    l.rows = l.cin_g * d->kernel_h * d->kernel_w;
+    l.plane_in = (int64_t)d->in_h * d->in_w;
+    l.plane_out = (int64_t)d->out_h * d->out_w;
+    l.x_image = d->in_channels * l.plane_in;
+    l.y_image = d->out_channels * l.plane_out;
+    l.per_gemm = images_per_gemm(d->batch, l.plane_out);
+    l.direct = conv_is_pointwise(d) && l.per_gemm == 1;
+    l.col = work;
+    l.packed = work + (l.direct ? 0 : (int64_t)l.rows * l.per_gemm * l.plane_out);
+    return l;
+}
+
 static void conv_dense_forward(const cx_conv2d_desc *d, float *y, const float *x, const float *w, const float *b,
                                float *work) {
-    window_geom geom = conv_geom(d);
-    int cin_g = d->in_channels / d->groups, cout_g = d->out_channels / d->groups;
-    int rows = cin_g * d->kernel_h * d->kernel_w;
-    int64_t plane_in = (int64_t)d->in_h * d->in_w, plane_out = (int64_t)d->out_h * d->out_w;
-    int64_t x_image = d->in_channels * plane_in, y_image = d->out_channels * plane_out;
-    int per_gemm = images_per_gemm(d->batch, plane_out);
-    bool direct = conv_is_pointwise(d) && per_gemm == 1;
-    float *col = work, *packed = work + (direct ? 0 : (int64_t)rows * per_gemm * plane_out);
+    dense_layout l = dense_layout_of(d, work);
 #pragma omp parallel
-    for (int n0 = 0; n0 < d->batch; n0 += per_gemm) {
-        int nimages = min_int(per_gemm, d->batch - n0);
-        int ncols = (int)(nimages * plane_out);
-        float *yn = y + n0 * y_image;
-        float *out = per_gemm > 1 ? packed : yn;   /* [out_channels][ncols] */
+    for (int n0 = 0; n0 < d->batch; n0 += l.per_gemm) {
+        int nimages = min_int(l.per_gemm, d->batch - n0);
+        int ncols = (int)(nimages * l.plane_out);
+        float *yn = y + n0 * l.y_image;
+        float *out = l.per_gemm > 1 ? l.packed : yn;   /* [out_channels][ncols] */
         for (int g = 0; g < d->groups; g++) {
-            const float *xg = x + n0 * x_image + (int64_t)g * cin_g * plane_in;
+            const float *xg = x + n0 * l.x_image + (int64_t)g * l.cin_g * l.plane_in;
             const float *cols = xg;
-            if (!direct) {
-                im2col(&geom, xg, x_image, nimages, col);
-                cols = col;
+            if (!l.direct) {
+                im2col(&l.geom, xg, l.x_image, nimages, l.col);
+                cols = l.col;
             }
-            team_sgemm(false, false, cout_g, ncols, rows, w + (int64_t)g * cout_g * rows, rows, cols, ncols, 0.0f,
-                       out + (int64_t)g * cout_g * ncols, ncols);
+            team_sgemm(false, false, l.cout_g, ncols, l.rows, w + (int64_t)g * l.cout_g * l.rows, l.rows, cols, ncols, 0.0f,
+                       out + (int64_t)g * l.cout_g * ncols, ncols);
         }
-        if (out != yn || b) unpack_images(yn, out, b, false, d->out_channels, nimages, plane_out, y_image);
+        if (out != yn || b) unpack_images(yn, out, b, false, d->out_channels, nimages, l.plane_out, l.y_image);
     }
 }
 
 static void conv_dense_backward(const cx_conv2d_desc *d, float *dx, float *dw, const float *dy, const float *x,
                                 const float *w, float *work) {
-    window_geom geom = conv_geom(d);
-    int cin_g = d->in_channels / d->groups, cout_g = d->out_channels / d->groups;
-    int rows = cin_g * d->kernel_h * d->kernel_w;
-    int64_t plane_in = (int64_t)d->in_h * d->in_w, plane_out = (int64_t)d->out_h * d->out_w;
-    int64_t x_image = d->in_channels * plane_in, y_image = d->out_channels * plane_out;
-    int per_gemm = images_per_gemm(d->batch, plane_out);
-    bool direct = conv_is_pointwise(d) && per_gemm == 1;
-    float *col = work, *packed = work + (direct ? 0 : (int64_t)rows * per_gemm * plane_out);
+    dense_layout l = dense_layout_of(d, work);
 #pragma omp parallel
-    for (int n0 = 0; n0 < d->batch; n0 += per_gemm) {
-        int nimages = min_int(per_gemm, d->batch - n0);
-        int ncols = (int)(nimages * plane_out);
-        const float *dyc = dy + n0 * y_image;   /* [out_channels][ncols] */
-        if (per_gemm > 1) {
-            pack_images(packed, dyc, d->out_channels, nimages, plane_out, y_image);
-            dyc = packed;
+    for (int n0 = 0; n0 < d->batch; n0 += l.per_gemm) {
+        int nimages = min_int(l.per_gemm, d->batch - n0);
+        int ncols = (int)(nimages * l.plane_out);
+        const float *dyc = dy + n0 * l.y_image;   /* [out_channels][ncols] */
+        if (l.per_gemm > 1) {
+            pack_images(l.packed, dyc, d->out_channels, nimages, l.plane_out, l.y_image);
+            dyc = l.packed;
         }
         for (int g = 0; g < d->groups; g++) {
-            int64_t x_off = n0 * x_image + (int64_t)g * cin_g * plane_in;
-            const float *dyg = dyc + (int64_t)g * cout_g * ncols, *wg = w + (int64_t)g * cout_g * rows;
+            int64_t x_off = n0 * l.x_image + (int64_t)g * l.cin_g * l.plane_in;
+            const float *dyg = dyc + (int64_t)g * l.cout_g * ncols, *wg = w + (int64_t)g * l.cout_g * l.rows;
             if (dw) {
                 const float *cols = x + x_off;
-                if (!direct) {
-                    im2col(&geom, x + x_off, x_image, nimages, col);
-                    cols = col;
+                if (!l.direct) {
+                    im2col(&l.geom, x + x_off, l.x_image, nimages, l.col);
+                    cols = l.col;
                 }
-                team_sgemm(false, true, cout_g, rows, ncols, dyg, ncols, cols, ncols, 1.0f,
-                           dw + (int64_t)g * cout_g * rows, rows);
+                team_sgemm(false, true, l.cout_g, l.rows, ncols, dyg, ncols, cols, ncols, 1.0f,
+                           dw + (int64_t)g * l.cout_g * l.rows, l.rows);
             }
-            if (dx && direct) {
-                team_sgemm(true, false, rows, ncols, cout_g, wg, rows, dyg, ncols, 1.0f, dx + x_off, ncols);
+            if (dx && l.direct) {
+                team_sgemm(true, false, l.rows, ncols, l.cout_g, wg, l.rows, dyg, ncols, 1.0f, dx + x_off, ncols);
             } else if (dx) {
-                team_sgemm(true, false, rows, ncols, cout_g, wg, rows, dyg, ncols, 0.0f, col, ncols);
-                col2im_add(&geom, col, nimages, dx + x_off, x_image);
+                team_sgemm(true, false, l.rows, ncols, l.cout_g, wg, l.rows, dyg, ncols, 0.0f, l.col, ncols);
+                col2im_add(&l.geom, l.col, nimages, dx + x_off, l.x_image);
             }
         }
     }
